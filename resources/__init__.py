@@ -1,0 +1,1 @@
+"""Package data of genrenet: shipped models, the genre taxonomy, icons (see tagger.resources)."""

@@ -1,0 +1,45 @@
+"""Decode audio files to mono float32 at the model's sample rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from tagger.errors import AudioError
+
+SILENCE_PEAK = 1e-4  # below this peak amplitude a track carries nothing to classify
+
+
+def load_audio(path: Path, sample_rate: int) -> np.ndarray:
+    """The whole file as mono float32 at `sample_rate`. Raises AudioError with a clear reason.
+
+    libsndfile decodes mp3 (and wav, flac, ogg); resampling uses soxr_hq, as librosa.load does,
+    so features match those of models trained with librosa.
+    """
+    try:
+        data, native_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except FileNotFoundError:
+        raise AudioError("file not found") from None
+    except PermissionError:
+        raise AudioError("permission denied") from None
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise AudioError(f"cannot decode audio: {_reason(exc)}") from None
+    if data.size == 0:
+        raise AudioError("no audio in the file")
+    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.all(np.isfinite(mono)):
+        raise AudioError("the decoded audio holds invalid samples")
+    if float(np.max(np.abs(mono))) < SILENCE_PEAK:
+        raise AudioError("the audio is silent")
+    if native_rate != sample_rate:
+        mono = librosa.resample(mono, orig_sr=native_rate, target_sr=sample_rate, res_type="soxr_hq")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    # libsndfile's messages start with the path, which the caller already shows.
+    return text.split(": ", 1)[-1] if ": " in text else text or type(exc).__name__

@@ -1,0 +1,167 @@
+"""Save and load genrenet checkpoints: one file holding one plain dict.
+
+Keys: format, arch, arch_kwargs, labels, features (FeatureConfig dict), output ("softmax" for
+single-label genre models, "sigmoid" for multi-label taggers), calibration ({"temperature": T}),
+state_dict, metrics, trained_on. A model file is untrusted input: it is loaded with
+weights_only=True, and everything in it is checked before a network is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tagger import models
+from tagger.errors import ModelError
+from tagger.features import FeatureConfig
+
+FORMAT = "genrenet-checkpoint/1"
+OUTPUTS = ("softmax", "sigmoid")
+REQUIRED = ("format", "arch", "arch_kwargs", "labels", "features", "output", "state_dict")
+
+
+@dataclass
+class LoadedModel:
+    """A checkpoint turned into a ready network (eval mode, on `device`) plus what it needs."""
+
+    model: nn.Module
+    arch: str
+    labels: tuple[str, ...]
+    features: FeatureConfig
+    output: str
+    temperature: float
+    model_id: str  # content hash of the file: cached predictions are valid while it matches
+    device: torch.device
+    path: Path | None = None
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    trained_on: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, logits: torch.Tensor) -> np.ndarray:
+        """Calibrated probabilities from logits (batch, n_labels): float32 numpy."""
+        scaled = logits.float() / self.temperature
+        probs = torch.softmax(scaled, dim=-1) if self.output == "softmax" else torch.sigmoid(scaled)
+        return probs.cpu().numpy().astype(np.float32)
+
+
+def save_checkpoint(
+    path: Path,
+    *,
+    model: nn.Module,
+    arch: str,
+    arch_kwargs: dict[str, Any],
+    labels: list[str] | tuple[str, ...],
+    features: FeatureConfig,
+    output: str = "softmax",
+    temperature: float = 1.0,
+    metrics: dict[str, Any] | None = None,
+    trained_on: dict[str, Any] | None = None,
+) -> None:
+    """Write a checkpoint atomically (temp file in the same folder, then rename)."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}")
+    payload = {
+        "format": FORMAT,
+        "arch": arch,
+        "arch_kwargs": dict(arch_kwargs),
+        "labels": list(labels),
+        "features": features.to_dict(),
+        "output": output,
+        "calibration": {"temperature": float(temperature)},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metrics": metrics or {},
+        "trained_on": trained_on or {},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The checked checkpoint dict, without building the network. Raises ModelError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a file that is not a checkpoint
+        raise ModelError(f"{path.name} is not a genrenet model file ({_first_line(exc)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise ModelError(f"{path.name} is not a genrenet model file (format {found!r}, expected {FORMAT!r})")
+    missing = [k for k in REQUIRED if k not in payload]
+    if missing:
+        raise ModelError(f"{path.name} is incomplete: missing {', '.join(missing)}")
+    if payload["output"] not in OUTPUTS:
+        raise ModelError(f"{path.name}: unknown output type {payload['output']!r}")
+    labels = payload["labels"]
+    if not labels or not all(isinstance(x, str) for x in labels):
+        raise ModelError(f"{path.name}: labels must be a non-empty list of names")
+    return payload
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    """Load, check and build a model ready for inference. Raises ModelError with the reason."""
+    path = Path(path)
+    payload = read_checkpoint(path)
+    try:
+        features = FeatureConfig.from_dict(payload["features"])
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{path.name}: bad feature settings ({exc})") from None
+    try:
+        model = models.build(payload["arch"], **payload["arch_kwargs"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path.name}: cannot build architecture {payload['arch']!r} ({exc})") from None
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except (RuntimeError, KeyError) as exc:
+        raise ModelError(f"{path.name}: weights do not fit {payload['arch']!r} ({_first_line(exc)})") from None
+    device = torch.device(device)
+    model.to(device).eval()
+    temperature = float(payload.get("calibration", {}).get("temperature", 1.0))
+    if not temperature > 0:
+        raise ModelError(f"{path.name}: calibration temperature must be positive")
+    return LoadedModel(
+        model=model,
+        arch=payload["arch"],
+        labels=tuple(payload["labels"]),
+        features=features,
+        output=payload["output"],
+        temperature=temperature,
+        model_id=file_id(path),
+        device=device,
+        path=path,
+        arch_kwargs=dict(payload["arch_kwargs"]),
+        metrics=dict(payload.get("metrics", {})),
+        trained_on=dict(payload.get("trained_on", {})),
+    )
+
+
+def file_id(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

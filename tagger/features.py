@@ -1,0 +1,110 @@
+"""FeatureConfig and log-mel: THE feature function used by both training and inference.
+
+A checkpoint stores its FeatureConfig; everything that feeds a model builds features from that
+config, never from constants elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import librosa
+import numpy as np
+
+from tagger.audio import load_audio
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """How audio becomes a model input. The defaults are musicnn's (Pons & Serra 2019)."""
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    hop_length: int = 256
+    n_mels: int = 96
+    window_frames: int = 187  # one analysis window (musicnn's 3 s patch)
+    log: str = "log10_10000"  # log10(10000 * mel_power + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown feature settings: {sorted(unknown)}")
+        return cls(**data)
+
+    @property
+    def window_seconds(self) -> float:
+        return self.window_frames * self.hop_length / self.sample_rate
+
+    def frames_to_seconds(self, frames: int) -> float:
+        return frames * self.hop_length / self.sample_rate
+
+
+LOG_FUNCTIONS = {
+    "log10_10000": lambda power: np.log10(10000.0 * power + 1.0),
+}
+
+
+def log_mel(audio: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Log-mel spectrogram of mono audio at cfg.sample_rate: (frames, n_mels) float32."""
+    power = librosa.feature.melspectrogram(
+        y=audio, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels
+    )
+    try:
+        compress = LOG_FUNCTIONS[cfg.log]
+    except KeyError:
+        raise ValueError(f"unknown log compression {cfg.log!r}") from None
+    return np.ascontiguousarray(compress(power.astype(np.float32)).T, dtype=np.float32)
+
+
+def window_starts(n_frames: int, window_frames: int, max_windows: int) -> list[int]:
+    """Start frames of up to `max_windows` windows spread evenly over the whole track.
+
+    A track shorter than one window gets one window at 0 (padded by cut_windows). Windows do not
+    overlap unless the track is shorter than `max_windows` windows would need.
+    """
+    if n_frames <= window_frames:
+        return [0]
+    if max_windows <= 1:
+        return [(n_frames - window_frames) // 2]
+    count = min(max_windows, math.ceil(n_frames / window_frames))
+    last = n_frames - window_frames
+    return sorted({round(i * last / (count - 1)) for i in range(count)})
+
+
+def cut_windows(mel: np.ndarray, starts: list[int], window_frames: int) -> np.ndarray:
+    """Stack windows of `mel` at `starts`: (n_windows, window_frames, n_mels) float32.
+
+    Windows running past the end are padded with zeros (the log-mel of silence).
+    """
+    out = np.zeros((len(starts), window_frames, mel.shape[1]), dtype=np.float32)
+    for i, start in enumerate(starts):
+        piece = mel[start : start + window_frames]
+        out[i, : len(piece)] = piece
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TrackWindows:
+    windows: np.ndarray  # (n_windows, window_frames, n_mels) float32
+    starts_seconds: tuple[float, ...]
+    duration: float
+
+
+def track_windows(path: Path, cfg: FeatureConfig, max_windows: int) -> TrackWindows:
+    """Decode a file and cut the analysis windows the model judges it by. Raises AudioError."""
+    audio = load_audio(path, cfg.sample_rate)
+    mel = log_mel(audio, cfg)
+    starts = window_starts(len(mel), cfg.window_frames, max_windows)
+    return TrackWindows(
+        windows=cut_windows(mel, starts, cfg.window_frames),
+        starts_seconds=tuple(cfg.frames_to_seconds(s) for s in starts),
+        duration=len(audio) / cfg.sample_rate,
+    )

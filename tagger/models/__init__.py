@@ -1,0 +1,54 @@
+"""Model registry: architecture name -> constructor. Checkpoints name their arch; never eval().
+
+Every model takes a batch of log-mel windows shaped (batch, frames, n_mels) and returns logits
+shaped (batch, n_labels). Constructors take keyword arguments only; those are stored in the
+checkpoint as `arch_kwargs`, so build(arch, **arch_kwargs) rebuilds the same network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from torch import nn
+
+REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+F = TypeVar("F", bound=Callable[..., nn.Module])
+
+
+def register(name: str) -> Callable[[F], F]:
+    def add(constructor: F) -> F:
+        if name in REGISTRY:
+            raise ValueError(f"architecture {name!r} registered twice")
+        REGISTRY[name] = constructor
+        return constructor
+
+    return add
+
+
+def build(arch: str, **arch_kwargs) -> nn.Module:
+    _load_builtin_models()
+    try:
+        constructor = REGISTRY[arch]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise KeyError(f"unknown architecture {arch!r} (known: {known})") from None
+    return constructor(**arch_kwargs)
+
+
+def available() -> list[str]:
+    _load_builtin_models()
+    return sorted(REGISTRY)
+
+
+def _load_builtin_models() -> None:
+    # Imported lazily so `import tagger.models` stays cheap; each module registers itself.
+    from tagger.models import compact  # noqa: F401
+
+    for optional in ("musicnn", "vision", "short_chunk"):
+        try:
+            __import__(f"tagger.models.{optional}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tagger.models.{optional}":
+                raise

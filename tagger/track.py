@@ -1,0 +1,93 @@
+"""The values that flow through the core: a scanned Track, a model's Prediction, a user's Decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What a file looked like when we last saw it; any difference means 'changed'."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> Fingerprint:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One audio file as scanned: where it is, its fingerprint and the tags it carries today."""
+
+    path: Path
+    fingerprint: Fingerprint
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    genres: tuple[str, ...] = ()
+    duration: float | None = None
+    error: str | None = None  # tags could not be read; the file is still listed
+
+    @property
+    def current_genre(self) -> str | None:
+        return "; ".join(self.genres) if self.genres else None
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A model's judgement of one whole track.
+
+    `probabilities` is the aggregate over windows (calibrated, sums to 1 for genre models);
+    `window_probabilities` keeps each window's row so a viewer can show how the genre changes
+    across the track; `window_starts` are the windows' start times in seconds.
+    """
+
+    path: Path
+    model_id: str
+    labels: tuple[str, ...]
+    probabilities: np.ndarray  # (n_labels,) float32
+    window_probabilities: np.ndarray  # (n_windows, n_labels) float32
+    window_starts: tuple[float, ...] = ()
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(self.labels[i], float(self.probabilities[i])) for i in order]
+
+    @property
+    def genre(self) -> str:
+        return self.top(1)[0][0]
+
+    @property
+    def confidence(self) -> float:
+        return self.top(1)[0][1]
+
+
+class DecisionStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EDITED = "edited"
+    WRITTEN = "written"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to write into one file: the genres, and the fingerprint the user reviewed it at.
+
+    `expected` is the file's fingerprint at scan time; the writer refuses a file that no longer
+    matches it unless forced (the file changed after the user looked at it).
+    """
+
+    path: Path
+    genres: tuple[str, ...]
+    expected: Fingerprint | None = None
+    status: DecisionStatus = DecisionStatus.ACCEPTED
+    note: str = field(default="", compare=False)
