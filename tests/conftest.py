@@ -16,6 +16,7 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("userdirs")
     monkeypatch.setenv("GENRENET_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("GENRENET_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("GENRENET_DATA_DIR", str(base / "data"))
 
 
 @pytest.fixture(scope="session")

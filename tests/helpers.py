@@ -116,7 +116,7 @@ def train_tiny_model(out: Path, steps: int = 40, seed: int = 0) -> Path:
         arch_kwargs=arch_kwargs,
         labels=TINY_LABELS,
         features=cfg,
-        metrics={"final_loss": float(loss)},
+        metrics={"final_loss": loss.item()},
         trained_on={"datasets": ["generated tones and noise"], "steps": steps},
     )
     return out
