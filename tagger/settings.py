@@ -1,0 +1,107 @@
+"""Every user setting in one place: its default and what it means. Stored as JSON in the
+config dir; a missing or broken file gives the defaults, unknown keys are ignored."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from tagger import paths
+
+log = logging.getLogger(__name__)
+
+
+def _setting(default: Any, description: str, **kw: Any) -> Any:
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"description": description, **kw})
+    return field(default=default, metadata={"description": description, **kw})
+
+
+@dataclass(frozen=True)
+class Settings:
+    review_threshold: float = _setting(
+        0.8, "Predictions below this confidence need review; 'apply' writes only those at or above it.",
+        minimum=0.0, maximum=1.0)
+    device: str = _setting("auto", "Where the model runs: auto (CUDA, then Apple MPS, then CPU), cpu, cuda or mps.",
+                           choices=("auto", "cpu", "cuda", "mps"))
+    id3_version: int = _setting(3, "ID3 version for files that have no tag yet (existing tags keep their version).",
+                                choices=(3, 4))
+    genres_to_write: int = _setting(1, "How many of the top genres to write into each file.", minimum=1, maximum=5)
+    separator: str = _setting("; ", "Separator between several genres in an ID3 v2.3 tag (v2.4 stores a list).")
+    model_path: str | None = _setting(None, "Genre model file; empty means the shipped default model.")
+    windows_per_track: int = _setting(8, "How many 3-second windows, spread over the track, judge each track.",
+                                      minimum=1, maximum=64)
+    genre_map: dict = _setting({}, "Model label -> genre name to write, overriding resources/genres.toml.")
+    recent_folders: tuple = _setting((), "Folders opened recently (newest first).")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["recent_folders"] = list(self.recent_folders)
+        return data
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return _validated(replace(self, **changes))
+
+
+SETTINGS_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def description(name: str) -> str:
+    return SETTINGS_FIELDS[name].metadata["description"]
+
+
+def settings_file() -> Path:
+    return paths.config_dir() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or settings_file()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        log.warning("settings file %s unreadable (%s); using defaults", path, exc)
+        return Settings()
+    if not isinstance(raw, dict):
+        return Settings()
+    values = {k: v for k, v in raw.items() if k in SETTINGS_FIELDS}
+    if "recent_folders" in values:
+        values["recent_folders"] = tuple(str(p) for p in values["recent_folders"] or ())
+    try:
+        return _validated(Settings(**values))
+    except (TypeError, ValueError) as exc:
+        log.warning("settings file %s has a bad value (%s); using defaults", path, exc)
+        return Settings()
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    path = path or settings_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(settings.to_dict(), fh, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _validated(settings: Settings) -> Settings:
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        meta = f.metadata
+        if "choices" in meta and value not in meta["choices"]:
+            raise ValueError(f"{f.name} must be one of {meta['choices']}, not {value!r}")
+        if "minimum" in meta and not (meta["minimum"] <= value <= meta["maximum"]):
+            raise ValueError(f"{f.name} must be between {meta['minimum']} and {meta['maximum']}")
+    if not isinstance(settings.genre_map, dict):
+        raise ValueError("genre_map must be a mapping")
+    return settings
+
