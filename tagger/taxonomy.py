@@ -41,3 +41,15 @@ class Taxonomy:
                 return label
         label = self.aliases.get(key)
         return label if label is not None and (labels is None or label in labels) else None
+
+
+def genres_for(top: list[tuple[str, float]], taxonomy: Taxonomy, count: int = 1) -> tuple[str, ...]:
+    """The genre names to write for a prediction's top labels: the first `count`, mapped, unique."""
+    names: list[str] = []
+    for label, _ in top:
+        name = taxonomy.name_for(label)
+        if name not in names:
+            names.append(name)
+        if len(names) == count:
+            break
+    return tuple(names)
