@@ -1,0 +1,489 @@
+"""Read tags and write the genre frame (TCON) of MP3 files without touching anything else.
+
+Reading goes through mutagen. Writing does not let mutagen re-serialize the tag: loading a v2.3
+tag makes mutagen upgrade every frame to v2.4 internally, and saving converts them back (a
+TYER+TDAT+TIME date becomes a TDRC frame that v2.3 does not even define, frames are reordered,
+unknown frames may be dropped). Instead the ID3v2 tag is split into its frames as stored, only the
+TCON frame(s) are replaced, and every other frame is copied back byte for byte, in its place.
+
+Decisions:
+- **Version.** A file that already has an ID3v2.3 or v2.4 tag keeps its own version: converting
+  would rewrite every other frame. `id3_version` (3 = default, or 4) applies to files without a
+  tag. ID3v2.2 tags and tags using unsynchronisation or an extended header (all rare today) are
+  refused with a WriteError rather than converted: we never rewrite what we cannot keep intact.
+- **Several genres.** v2.4 stores them null-separated, as the standard says. v2.3 has a single
+  string; they are joined with `separator`, which defaults to "; " (DEFAULT_SEPARATOR), not
+  mutagen's "/": slashes occur in real genre names ("Hip-Hop/Rap", "R&B/Soul"), so a reader could
+  not split them back. `read_tags` splits v2.3 genres on the same separator.
+- **Text.** v2.4 frames are UTF-8; v2.3 frames are Latin-1 when the text fits, else UTF-16 with
+  a BOM. A genre starting with "(" is escaped as "((" so it is not read as a numeric reference.
+- **Atomic write.** The new file is written to a temporary file in the same folder (tag, then
+  the untouched rest of the original: audio, ID3v1, APE, ...), flushed and fsynced, checked with
+  mutagen, given the original's permission bits, and renamed over the original with os.replace.
+  On any error the temporary file is removed and the original is untouched. A symlink is
+  followed (the target is updated, the link stays). Hard links to the file keep the old content.
+- **Read-only.** A file without any write permission bit is refused even where the process could
+  replace it (rename needs only a writable folder, and root ignores modes): the user said so.
+- **Padding.** When the new frame fits in the old tag's padding the tag keeps its size, so the
+  audio does not move; otherwise the tag grows with 1 KiB of fresh padding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mutagen import MutagenError
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+
+from tagger.errors import ReadError, WriteError
+
+DEFAULT_SEPARATOR = "; "
+_NEW_PADDING = 1024
+_MAX_TAG = (1 << 28) - 1
+_FRAME_ID = re.compile(rb"[A-Z0-9]{4}")
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """The tags of one file as the scanner shows them."""
+
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    genres: tuple[str, ...] = ()
+    duration: float | None = None
+    id3_version: int | None = None  # 2, 3 or 4 (the ID3v2 minor version), None without a tag
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write left on disk: the old genre frame(s) and the new file's fingerprint."""
+
+    old_frame: bytes | None
+    size: int
+    mtime_ns: int
+    sha256: str
+    changed: bool  # False when the file already held exactly this and was not rewritten
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def read_tags(path: Path, *, separator: str | None = None) -> TagInfo:
+    """Title, artist, album, genres, duration and ID3 version of one MP3 file.
+
+    Raises ReadError when the file is missing, unreadable, or not MP3 audio. A file without a tag
+    gives empty fields.
+    """
+    path = Path(path)
+    try:
+        if not os.path.isfile(path):
+            raise ReadError(f"{path}: file not found" if not os.path.lexists(path) else f"{path}: not a file")
+        if not os.access(path, os.R_OK):
+            raise ReadError(f"{path}: permission denied")
+        audio = MP3(path)
+    except FileNotFoundError:
+        raise ReadError(f"{path}: file not found") from None
+    except PermissionError:
+        raise ReadError(f"{path}: permission denied") from None
+    except (MutagenError, OSError, ValueError, EOFError) as exc:
+        raise ReadError(f"{path}: not a readable MP3 file ({_reason(exc)})") from None
+    tags = audio.tags
+    duration = float(audio.info.length) if audio.info and audio.info.length else None
+    if tags is None:
+        return TagInfo(duration=duration)
+    version = tags.version[1]
+    sep = separator or DEFAULT_SEPARATOR
+    genres: list[str] = []
+    tcon = tags.get("TCON")
+    if tcon is not None and version == 3:
+        # mutagen's v2.3 -> v2.4 upgrade re-parses TCON and loses the "((" escape: read it as stored
+        try:
+            tcon = ID3(path, translate=False).get("TCON", tcon)
+        except (MutagenError, OSError):
+            pass
+    if tcon is not None:
+        for genre in tcon.genres:
+            parts = genre.split(sep) if version < 4 else [genre]
+            genres += [p.strip() for p in parts if p.strip()]
+    return TagInfo(
+        title=_text(tags, "TIT2"),
+        artist=_text(tags, "TPE1"),
+        album=_text(tags, "TALB"),
+        genres=tuple(genres),
+        duration=duration,
+        id3_version=version,
+    )
+
+
+def read_genre_frame(path: Path) -> bytes | None:
+    """The file's TCON frame(s) exactly as stored (frame headers included), None when it has none.
+
+    This is what the journal keeps so that undo can put back the exact previous state.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            tag = _parse_tag(f, os.fstat(f.fileno()).st_size)
+    except FileNotFoundError:
+        raise ReadError(f"{path}: file not found") from None
+    except _LayoutError as exc:
+        raise ReadError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ReadError(f"{path}: {_reason(exc)}") from None
+    if tag is None:
+        return None
+    frames = [f for f in tag.frames if f[:4] == b"TCON"]
+    return b"".join(frames) if frames else None
+
+
+# ---------------------------------------------------------------------------------- writing
+
+
+def write_genres(
+    path: Path,
+    genres: Sequence[str],
+    *,
+    id3_version: int = 3,
+    separator: str | None = None,
+    before_replace: Callable[[WriteResult], None] | None = None,
+) -> WriteResult:
+    """Set the file's genres (empty: remove the genre frame), touching nothing else.
+
+    `id3_version` applies only to a file without a tag (see the module docstring).
+    `before_replace` is called once with the old frame and the new fingerprint, after the new file
+    is complete and before it replaces the original (or when the file already holds exactly this
+    and is left alone); if it raises, nothing is replaced. The journal commits its record there. Raises WriteError with the original left intact.
+    """
+    if id3_version not in (3, 4):
+        raise ValueError(f"id3_version must be 3 or 4, not {id3_version!r}")
+    cleaned = _clean_genres(genres)
+    sep = separator or DEFAULT_SEPARATOR
+
+    def new_frames(tag: _Tag | None) -> tuple[int, bytes]:
+        version = tag.version if tag else id3_version
+        sizer = tag.sizer if tag else _size_bytes(version)
+        return version, _tcon_frame(cleaned, version, sep, sizer)
+
+    return _rewrite(Path(path), new_frames, drop_empty_tag=False, before_replace=before_replace)
+
+
+def restore_genre_frame(path: Path, frame: bytes | None, *, id3_version: int = 3) -> WriteResult:
+    """Put back genre frame bytes from read_genre_frame (None: no genre frame), atomically.
+
+    When restoring "no frame" leaves a tag with no frames at all, the tag is removed: that is how
+    a file that had no tag gets its exact bytes back. `id3_version` is used only if the file has
+    lost its tag since. Raises WriteError when `frame` is not a genre frame for this tag.
+    """
+    path = Path(path)
+
+    def new_frames(tag: _Tag | None) -> tuple[int, bytes]:
+        version = tag.version if tag else id3_version
+        if frame is None:
+            return version, b""
+        sizers = [tag.sizer] if tag else [_size_bytes(version)]
+        for sizer in sizers:
+            parsed = _walk(frame, _size_reader(sizer))
+            if parsed and parsed[1] == len(frame) and parsed[0] and all(f[:4] == b"TCON" for f in parsed[0]):
+                return version, frame
+        raise _LayoutError("the bytes to restore are not a genre frame for this tag")
+
+    return _rewrite(path, new_frames, drop_empty_tag=frame is None, before_replace=None)
+
+
+# ---------------------------------------------------------------------------------- internals
+
+
+class _LayoutError(Exception):
+    """The ID3 tag is damaged or uses a layout we will not rewrite."""
+
+
+@dataclass(slots=True)
+class _Tag:
+    version: int  # 3 or 4
+    revision: int
+    flags: int
+    frames: list[bytes]  # raw frames, header included, in file order
+    tail: bytes  # what follows the last frame inside the tag: padding (or junk, kept verbatim)
+    end: int  # offset of the first byte after the tag (footer included)
+    sizer: Callable[[int], bytes]  # how this tag encodes frame sizes
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def _plain(n: int) -> bytes:
+    return n.to_bytes(4, "big")
+
+
+def _size_bytes(version: int) -> Callable[[int], bytes]:
+    return _syncsafe if version == 4 else _plain
+
+
+def _size_reader(sizer: Callable[[int], bytes]) -> Callable[[bytes], int | None]:
+    if sizer is _syncsafe:
+        return lambda b: None if any(x & 0x80 for x in b) else (b[0] << 21) | (b[1] << 14) | (b[2] << 7) | b[3]
+    return lambda b: int.from_bytes(b, "big")
+
+
+def _walk(body: bytes, read_size: Callable[[bytes], int | None]) -> tuple[list[bytes], int] | None:
+    """Split `body` into raw frames; returns (frames, offset after the last) or None if one overruns."""
+    frames: list[bytes] = []
+    pos = 0
+    while pos + 10 <= len(body) and _FRAME_ID.fullmatch(body[pos : pos + 4]):
+        size = read_size(body[pos + 4 : pos + 8])
+        if size is None or pos + 10 + size > len(body):
+            return None
+        frames.append(body[pos : pos + 10 + size])
+        pos += 10 + size
+    return frames, pos
+
+
+def _parse_tag(f, file_size: int) -> _Tag | None:
+    """The ID3v2 tag at the start of the open file `f`, None when there is none."""
+    f.seek(0)
+    head = f.read(10)
+    if len(head) < 10 or head[:3] != b"ID3":
+        return None
+    major, revision, flags = head[3], head[4], head[5]
+    if any(b & 0x80 for b in head[6:10]):
+        raise _LayoutError("damaged ID3 tag header")
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    if major == 2:
+        raise _LayoutError("ID3v2.2 tag: genrenet does not convert it (convert the tag to v2.3 first)")
+    if major not in (3, 4):
+        raise _LayoutError(f"unknown ID3v2.{major} tag")
+    if flags & 0x80:
+        raise _LayoutError("ID3 tag uses unsynchronisation, which genrenet does not rewrite")
+    if flags & 0x40:
+        raise _LayoutError("ID3 tag has an extended header, which genrenet does not rewrite")
+    footer = 10 if major == 4 and flags & 0x10 else 0
+    if 10 + size + footer > file_size:
+        raise _LayoutError("ID3 tag is truncated (it claims more bytes than the file has)")
+    body = f.read(size)
+    candidates = [_syncsafe, _plain] if major == 4 else [_plain]
+    best: tuple[list[bytes], int, Callable[[int], bytes]] | None = None
+    for sizer in candidates:  # iTunes wrote v2.4 tags with plain sizes: take the reading that fits
+        walked = _walk(body, _size_reader(sizer))
+        if walked is None:
+            continue
+        if not any(body[walked[1] :]):
+            best = (walked[0], walked[1], sizer)
+            break
+        if best is None:
+            best = (walked[0], walked[1], sizer)
+    if best is None:
+        raise _LayoutError("damaged ID3 tag (a frame runs past the end of the tag)")
+    frames, end, sizer = best
+    return _Tag(major, revision, flags, frames, body[end:], 10 + size + footer, sizer)
+
+
+def _build_tag(tag: _Tag | None, version: int, tcon: bytes, drop_empty_tag: bool) -> bytes:
+    """The new tag bytes (header, frames, padding, footer); b"" for no tag at all."""
+    if tag is None:
+        if not tcon:
+            return b""
+        body = tcon + bytes(_NEW_PADDING)
+        return b"ID3" + bytes([version, 0, 0]) + _syncsafe(len(body)) + body
+    frames = list(tag.frames)
+    positions = [i for i, fr in enumerate(frames) if fr[:4] == b"TCON"]
+    at = positions[0] if positions else len(frames)
+    frames = [fr for fr in frames if fr[:4] != b"TCON"]
+    if tcon:
+        frames.insert(at, tcon)
+    if drop_empty_tag and not frames and not any(tag.tail):
+        return b""
+    data = b"".join(frames)
+    if any(tag.tail):
+        tail = tag.tail  # not padding: keep it verbatim
+    else:
+        room = sum(map(len, tag.frames)) + len(tag.tail) - len(data)
+        tail = bytes(room if room >= 0 else _NEW_PADDING)
+    body = data + tail
+    if len(body) > _MAX_TAG:
+        raise _LayoutError("the ID3 tag would exceed 256 MB")
+    rest = bytes([tag.version, tag.revision, tag.flags]) + _syncsafe(len(body))
+    footer = b"3DI" + rest if tag.version == 4 and tag.flags & 0x10 else b""
+    return b"ID3" + rest + body + footer
+
+
+def _tcon_frame(genres: Sequence[str], version: int, separator: str, sizer: Callable[[int], bytes]) -> bytes:
+    if not genres:
+        return b""
+    values = ["(" + g if g.startswith("(") else g for g in genres]
+    if version == 4:
+        payload = b"\x03" + "\x00".join(values).encode("utf-8")
+    else:
+        text = separator.join(values)
+        try:
+            payload = b"\x00" + text.encode("latin-1")
+        except UnicodeEncodeError:
+            payload = b"\x01" + b"\xff\xfe" + text.encode("utf-16-le")
+    return b"TCON" + sizer(len(payload)) + b"\x00\x00" + payload
+
+
+def _clean_genres(genres: Sequence[str]) -> list[str]:
+    if isinstance(genres, str):
+        raise ValueError("genres must be a sequence of names, not one string")
+    cleaned = [str(g).strip() for g in genres]
+    if any(not g or "\x00" in g for g in cleaned):
+        raise ValueError(f"empty or invalid genre name in {list(genres)!r}")
+    return cleaned
+
+
+def _rewrite(
+    path: Path,
+    new_frames: Callable[[_Tag | None], tuple[int, bytes]],
+    *,
+    drop_empty_tag: bool,
+    before_replace: Callable[[WriteResult], None] | None,
+) -> WriteResult:
+    """Write a copy of `path` whose genre frame comes from `new_frames`, then swap it in."""
+    real = Path(os.path.realpath(path))
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        raise WriteError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise WriteError(f"{path}: {_reason(exc)}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise WriteError(f"{path}: not a regular file")
+    if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
+        raise WriteError(f"{path}: file is read-only")
+    tmp: str | None = None
+    try:
+        with open(real, "rb") as src:
+            tag = _parse_tag(src, st.st_size)
+            version, tcon = new_frames(tag)
+            new_tag = _build_tag(tag, version, tcon, drop_empty_tag)
+            _check_mp3(path, real)
+            start = tag.end if tag else 0
+            src.seek(0)
+            if src.read(start) == new_tag:  # already so: leave the file alone
+                result = WriteResult(_genre_bytes(tag), st.st_size, st.st_mtime_ns, _sha256(real), changed=False)
+                if before_replace is not None:
+                    before_replace(result)
+                return result
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".genrenet-", suffix=".tmp", dir=real.parent)
+            except PermissionError:
+                raise WriteError(f"{path}: the folder is not writable") from None
+            digest = hashlib.sha256(new_tag)
+            with os.fdopen(fd, "wb") as out:
+                out.write(new_tag)
+                copied = 0
+                src.seek(start)
+                while chunk := src.read(_COPY_CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    copied += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        if copied != st.st_size - start:
+            raise WriteError(f"{path}: the file changed while it was being written; nothing was changed")
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except OSError:
+            pass  # only root may give a file away; the copy then belongs to us
+        _verify(path, Path(tmp), tcon, version)
+        now = os.stat(real)
+        if (now.st_size, now.st_mtime_ns, now.st_ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
+            raise WriteError(f"{path}: the file changed while it was being written; nothing was changed")
+        tst = os.stat(tmp)
+        result = WriteResult(_genre_bytes(tag), tst.st_size, tst.st_mtime_ns, digest.hexdigest(), changed=True)
+        if before_replace is not None:
+            before_replace(result)
+        os.replace(tmp, real)
+        tmp = None
+        _fsync_dir(real.parent)
+        return result
+    except _LayoutError as exc:
+        raise WriteError(f"{path}: {exc}") from None
+    except FileNotFoundError:
+        raise WriteError(f"{path}: file not found (it vanished during the write)") from None
+    except OSError as exc:
+        raise WriteError(f"{path}: {_reason(exc)}; the file was not changed") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _check_mp3(path: Path, real: Path) -> None:
+    try:
+        MP3(real)
+    except (MutagenError, ValueError, EOFError) as exc:
+        raise WriteError(f"{path}: not a readable MP3 file ({_reason(exc)}); not written") from None
+
+
+def _verify(path: Path, tmp: Path, tcon: bytes, version: int) -> None:
+    """Re-read the finished copy: it must be MP3 audio whose genre frame is the one we meant."""
+    try:
+        MP3(tmp)
+        with open(tmp, "rb") as f:
+            tag = _parse_tag(f, os.fstat(f.fileno()).st_size)
+    except (MutagenError, ValueError, EOFError, _LayoutError) as exc:
+        raise WriteError(f"{path}: the rewritten copy did not read back ({_reason(exc)}); not written") from None
+    got = _genre_bytes(tag) or b""
+    if got != tcon or (tag is not None and tag.version != version):
+        raise WriteError(f"{path}: the rewritten copy did not read back as intended; not written")
+
+
+def _genre_bytes(tag: _Tag | None) -> bytes | None:
+    if tag is None:
+        return None
+    frames = [f for f in tag.frames if f[:4] == b"TCON"]
+    return b"".join(frames) if frames else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _text(tags, key: str) -> str | None:
+    frame = tags.get(key)
+    if frame is None:
+        return None
+    text = "; ".join(str(t) for t in frame.text if str(t))
+    return text or None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower() if exc.strerror[:1].isupper() and exc.strerror[1:2].islower() else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a whole file (the journal's proof that a file is still as we left it)."""
+    return _sha256(Path(path))

@@ -1,0 +1,364 @@
+"""tagger.tags: read tags, write only the genre frame, atomically, never losing a byte."""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3, TCON, TDAT, TIME, TYER
+
+from tagger.errors import ReadError, WriteError
+from tagger.tags import read_genre_frame, read_tags, restore_genre_frame, write_genres
+from tests.helpers import make_track
+
+# ---------------------------------------------------------------- independent raw ID3 helpers
+
+
+def _syncsafe(b: bytes) -> int:
+    return (b[0] << 21) | (b[1] << 14) | (b[2] << 7) | b[3]
+
+
+def tag_size(path: Path) -> int:
+    """Bytes taken by the ID3v2 tag at the start of the file (0 without one)."""
+    head = path.read_bytes()[:10]
+    if head[:3] != b"ID3":
+        return 0
+    return 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
+
+
+def raw_frames(path: Path) -> list[bytes]:
+    """Every frame of the ID3v2.3/2.4 tag, exactly as stored (header included), in order."""
+    data = path.read_bytes()
+    version, end, pos, out = data[3], tag_size(path), 10, []
+    while pos + 10 <= end and data[pos] != 0:
+        raw = data[pos + 4 : pos + 8]
+        size = _syncsafe(raw) if version == 4 else struct.unpack(">I", raw)[0]
+        out.append(data[pos : pos + 10 + size])
+        pos += 10 + size
+    return out
+
+
+def other_frames(path: Path) -> list[bytes]:
+    return [f for f in raw_frames(path) if f[:4] != b"TCON"]
+
+
+def after_tag(path: Path) -> bytes:
+    """Everything after the ID3v2 tag: the audio, and an ID3v1 tag if there is one."""
+    return path.read_bytes()[tag_size(path) :]
+
+
+def add_id3v1(path: Path) -> None:
+    tags = ID3(str(path))
+    tags.save(str(path), v1=2, v2_version=tags.version[1])
+
+
+@pytest.fixture
+def rich_v23(tmp_path) -> Path:
+    return make_track(tmp_path / "rich23.mp3", seconds=3, title="Song", artist="Artist", album="Album",
+                      genre="Jazz", rich=True, v2_version=3)
+
+
+@pytest.fixture
+def rich_v24(tmp_path) -> Path:
+    return make_track(tmp_path / "rich24.mp3", seconds=3, title="Song", artist="Artist", album="Album",
+                      genre="Jazz", rich=True, v2_version=4)
+
+
+@pytest.fixture
+def untagged(tmp_path) -> Path:
+    return make_track(tmp_path / "plain.mp3", seconds=3)
+
+
+def leftovers(folder: Path, *keep: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p not in keep)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def test_read_tags_returns_title_artist_album_genres_and_duration(rich_v23):
+    info = read_tags(rich_v23)
+    assert (info.title, info.artist, info.album, info.genres) == ("Song", "Artist", "Album", ("Jazz",))
+    assert info.duration == pytest.approx(3.0, abs=0.2)
+    assert info.id3_version == 3
+
+
+def test_read_tags_of_untagged_mp3_has_empty_fields(untagged):
+    info = read_tags(untagged)
+    assert (info.title, info.artist, info.album, info.genres, info.id3_version) == (None, None, None, (), None)
+    assert info.duration == pytest.approx(3.0, abs=0.2)
+
+
+@pytest.mark.parametrize("content", [b"", b"this is a text file, not audio\n" * 50, bytes(range(256)) * 40],
+                         ids=["empty", "text", "garbage"])
+def test_read_tags_of_non_audio_mp3_raises_read_error(tmp_path, content):
+    path = tmp_path / "bad.mp3"
+    path.write_bytes(content)
+    with pytest.raises(ReadError, match="bad.mp3"):
+        read_tags(path)
+
+
+def test_read_tags_of_missing_file_raises_read_error(tmp_path):
+    with pytest.raises(ReadError, match="not found"):
+        read_tags(tmp_path / "gone.mp3")
+
+
+# ---------------------------------------------------------------- round trips and versions
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_single_genre_round_trips_on_new_tag(untagged, version):
+    write_genres(untagged, ["Rock"], id3_version=version)
+    info = read_tags(untagged)
+    assert info.genres == ("Rock",)
+    assert info.id3_version == version
+
+
+def test_multi_genre_v24_is_stored_null_separated(untagged):
+    write_genres(untagged, ["Rock", "Pop"], id3_version=4)
+    assert ID3(str(untagged))["TCON"].text == ["Rock", "Pop"]
+    assert read_tags(untagged).genres == ("Rock", "Pop")
+
+
+def test_multi_genre_v23_is_joined_with_semicolon_by_default(untagged):
+    write_genres(untagged, ["Rock", "Hip-Hop/Rap"], id3_version=3)
+    assert ID3(str(untagged))["TCON"].text == ["Rock; Hip-Hop/Rap"]
+    assert read_tags(untagged).genres == ("Rock", "Hip-Hop/Rap")
+
+
+def test_multi_genre_v23_uses_given_separator(untagged):
+    write_genres(untagged, ["Rock", "Pop"], id3_version=3, separator=" / ")
+    assert ID3(str(untagged))["TCON"].text == ["Rock / Pop"]
+
+
+def test_non_latin_genre_round_trips_in_v23(untagged):
+    write_genres(untagged, ["J-ポップ", "Música"], id3_version=3)
+    assert read_tags(untagged).genres == ("J-ポップ", "Música")
+
+
+def test_genre_starting_with_parenthesis_is_not_read_as_a_numeric_reference(untagged):
+    write_genres(untagged, ["(17) tribute"], id3_version=3)
+    assert read_tags(untagged).genres == ("(17) tribute",)
+
+
+def test_existing_v24_tag_keeps_its_version_when_v23_is_asked(rich_v24):
+    write_genres(rich_v24, ["Rock"], id3_version=3)
+    assert read_tags(rich_v24).id3_version == 4
+
+
+def test_existing_v23_tag_keeps_its_version_when_v24_is_asked(rich_v23):
+    write_genres(rich_v23, ["Rock"], id3_version=4)
+    assert read_tags(rich_v23).id3_version == 3
+
+
+def test_empty_genres_remove_the_genre_frame(rich_v23):
+    write_genres(rich_v23, [])
+    assert read_genre_frame(rich_v23) is None
+    assert read_tags(rich_v23).genres == ()
+
+
+def test_bad_id3_version_is_refused(untagged):
+    before = untagged.read_bytes()
+    with pytest.raises(ValueError):
+        write_genres(untagged, ["Rock"], id3_version=2)
+    assert untagged.read_bytes() == before
+
+
+# ---------------------------------------------------------------- preservation
+
+
+@pytest.mark.parametrize("fixture", ["rich_v23", "rich_v24"])
+def test_write_keeps_every_other_frame_byte_for_byte(request, fixture):
+    path = request.getfixturevalue(fixture)
+    before = other_frames(path)
+    assert len(before) == 7  # TIT2 TPE1 TALB APIC COMM USLT TXXX
+    write_genres(path, ["Rock", "Pop"])
+    assert other_frames(path) == before
+
+
+@pytest.mark.parametrize("fixture", ["rich_v23", "rich_v24"])
+def test_write_keeps_every_other_frame_as_mutagen_reads_it(request, fixture):
+    path = request.getfixturevalue(fixture)
+
+    def frames():
+        return {k: repr(v) for k, v in ID3(str(path), translate=False).items() if not k.startswith("TCON")}
+
+    before = frames()
+    write_genres(path, ["Electronic"])
+    assert frames() == before
+
+
+@pytest.mark.parametrize("fixture", ["rich_v23", "rich_v24", "untagged"])
+def test_write_keeps_audio_and_id3v1_bytes(request, fixture):
+    path = request.getfixturevalue(fixture)
+    if fixture != "untagged":
+        add_id3v1(path)
+        assert path.read_bytes()[-128:-125] == b"TAG"
+    before = after_tag(path)
+    write_genres(path, ["Rock", "Pop"])
+    assert after_tag(path) == before
+
+
+def test_write_keeps_v23_date_frames_that_a_mutagen_round_trip_would_convert(rich_v23):
+    tags = ID3(str(rich_v23), translate=False)
+    for frame in (TYER(encoding=0, text="1999"), TDAT(encoding=0, text="2412"), TIME(encoding=0, text="1230")):
+        tags.add(frame)
+    tags.save(str(rich_v23), v2_version=3)
+    before = other_frames(rich_v23)
+    write_genres(rich_v23, ["Rock"])
+    assert other_frames(rich_v23) == before
+    assert {"TYER", "TDAT", "TIME"} <= set(ID3(str(rich_v23), translate=False).keys())
+
+
+def test_write_that_fits_in_the_padding_keeps_the_file_size(rich_v23):
+    size = rich_v23.stat().st_size
+    write_genres(rich_v23, ["Rock"])
+    assert rich_v23.stat().st_size == size
+
+
+def test_write_that_outgrows_the_padding_still_keeps_everything(rich_v23):
+    before_frames, before_audio = other_frames(rich_v23), after_tag(rich_v23)
+    genres = [f"Genre number {i}" for i in range(300)]
+    write_genres(rich_v23, genres)
+    assert other_frames(rich_v23) == before_frames
+    assert after_tag(rich_v23) == before_audio
+    assert read_tags(rich_v23).genres == tuple(genres)
+
+
+def test_write_keeps_permission_bits(rich_v23):
+    os.chmod(rich_v23, 0o640)
+    write_genres(rich_v23, ["Rock"])
+    assert stat.S_IMODE(rich_v23.stat().st_mode) == 0o640
+
+
+def test_write_through_a_symlink_updates_the_target_and_keeps_the_link(rich_v23, tmp_path):
+    link = tmp_path / "link.mp3"
+    link.symlink_to(rich_v23)
+    write_genres(link, ["Rock"])
+    assert link.is_symlink()
+    assert read_tags(rich_v23).genres == ("Rock",)
+
+
+def test_unicode_path_round_trips(tmp_path):
+    path = make_track(tmp_path / "Björk – Jóga 日本語" / "01 ☃ song.mp3", seconds=2, title="Jóga")
+    write_genres(path, ["Électronique"])
+    assert read_tags(path).genres == ("Électronique",)
+    assert read_tags(path).title == "Jóga"
+
+
+# ---------------------------------------------------------------- atomicity and errors
+
+
+def test_write_leaves_no_temporary_file(rich_v23, tmp_path):
+    write_genres(rich_v23, ["Rock"])
+    assert leftovers(tmp_path, rich_v23) == []
+
+
+def test_read_only_file_is_refused_and_untouched(rich_v23, tmp_path):
+    before = rich_v23.read_bytes()
+    os.chmod(rich_v23, 0o444)
+    with pytest.raises(WriteError, match="read-only"):
+        write_genres(rich_v23, ["Rock"])
+    assert rich_v23.read_bytes() == before
+    assert leftovers(tmp_path, rich_v23) == []
+
+
+def test_vanished_file_is_a_write_error(tmp_path):
+    with pytest.raises(WriteError, match="not found"):
+        write_genres(tmp_path / "gone.mp3", ["Rock"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_unwritable_folder_is_refused_and_file_untouched(rich_v23, tmp_path):
+    before = rich_v23.read_bytes()
+    os.chmod(tmp_path, 0o555)
+    try:
+        with pytest.raises(WriteError, match="folder"):
+            write_genres(rich_v23, ["Rock"])
+    finally:
+        os.chmod(tmp_path, 0o755)
+    assert rich_v23.read_bytes() == before
+    assert leftovers(tmp_path, rich_v23) == []
+
+
+@pytest.mark.parametrize("content", [b"", b"this is a text file, not audio\n" * 50, bytes(range(256)) * 40],
+                         ids=["empty", "text", "garbage"])
+def test_non_audio_mp3_is_refused_and_untouched(tmp_path, content):
+    path = tmp_path / "bad.mp3"
+    path.write_bytes(content)
+    with pytest.raises(WriteError, match="bad.mp3"):
+        write_genres(path, ["Rock"])
+    assert path.read_bytes() == content
+    assert leftovers(tmp_path, path) == []
+
+
+def test_truncated_tag_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "cut.mp3"
+    path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x7f\x7f" + b"TIT2\x00\x00\x00\x05\x00\x00\x00abcd")
+    before = path.read_bytes()
+    with pytest.raises(WriteError, match="cut.mp3"):
+        write_genres(path, ["Rock"])
+    assert path.read_bytes() == before
+
+
+def test_id3v22_tag_is_refused_rather_than_converted(untagged):
+    frame = b"TT2" + (6).to_bytes(3, "big") + b"\x00Title"
+    tag = b"ID3\x02\x00\x00" + bytes([0, 0, 0, len(frame) + 20]) + frame + bytes(20)
+    untagged.write_bytes(tag + untagged.read_bytes())
+    before = untagged.read_bytes()
+    with pytest.raises(WriteError, match="2.2"):
+        write_genres(untagged, ["Rock"])
+    assert untagged.read_bytes() == before
+
+
+# ---------------------------------------------------------------- exact frames for the journal
+
+
+def test_read_genre_frame_is_none_without_a_genre_frame(untagged):
+    assert read_genre_frame(untagged) is None
+
+
+def test_read_genre_frame_returns_the_stored_bytes(rich_v23):
+    frame = read_genre_frame(rich_v23)
+    assert frame is not None and frame[:4] == b"TCON"
+    assert frame in rich_v23.read_bytes()[: tag_size(rich_v23)]
+
+
+@pytest.mark.parametrize("fixture", ["rich_v23", "rich_v24"])
+def test_restoring_the_old_frame_gives_back_the_identical_file(request, fixture):
+    path = request.getfixturevalue(fixture)
+    original, frame = path.read_bytes(), read_genre_frame(path)
+    write_genres(path, ["Rock", "Pop"])
+    restore_genre_frame(path, frame)
+    assert path.read_bytes() == original
+
+
+def test_restoring_no_frame_on_a_file_that_had_no_tag_gives_back_the_identical_file(untagged):
+    original = untagged.read_bytes()
+    write_genres(untagged, ["Rock"])
+    restore_genre_frame(untagged, None)
+    assert untagged.read_bytes() == original
+
+
+def test_restoring_no_frame_removes_the_genre_and_keeps_other_frames(rich_v23):
+    write_genres(rich_v23, [])
+    no_genre = rich_v23.read_bytes()
+    write_genres(rich_v23, ["Rock"])
+    restore_genre_frame(rich_v23, None)
+    assert rich_v23.read_bytes() == no_genre
+
+
+def test_restore_refuses_bytes_that_are_not_a_genre_frame(rich_v23):
+    before = rich_v23.read_bytes()
+    with pytest.raises(WriteError, match="genre frame"):
+        restore_genre_frame(rich_v23, b"TIT2\x00\x00\x00\x02\x00\x00\x00x")
+    assert rich_v23.read_bytes() == before
+
+
+def test_frame_written_by_us_is_a_plain_tcon_mutagen_reads(untagged):
+    write_genres(untagged, ["Rock"], id3_version=4)
+    assert isinstance(ID3(str(untagged))["TCON"], TCON)
