@@ -1,0 +1,465 @@
+"""The library cache: what every scanned file looked like and held, and the predictions made for it.
+
+One SQLite file (paths.library_db(), WAL mode) that is safe to delete. A file is known by its path
+and its fingerprint (size + mtime_ns): a rescan stats every file and reopens only the new or
+changed ones; a prediction is reused only while both the fingerprint and the model id match.
+
+Paths are stored as the bytes of os.fsencode(), so file names that are not valid UTF-8 (old
+Latin-1 rips on Linux) are kept exactly. The schema is versioned with `PRAGMA user_version`;
+MIGRATIONS[i] takes a database from version i to i + 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tagger import paths
+from tagger.errors import FileError, GenrenetError
+from tagger.scan import iter_audio_files, read_track
+from tagger.track import Fingerprint, Prediction, Track
+
+Progress = Callable[[int, int], None]
+
+CHUNK = 64  # files per step: one transaction, one progress call, one cancel check
+DEFAULT_WORKERS = 4  # threads reading tags: overlaps the disk's latency (mutagen holds the GIL)
+_SEP = os.fsencode(os.sep)
+
+
+def _create_v1(con: sqlite3.Connection) -> None:
+    con.execute(
+        """CREATE TABLE tracks (
+            path BLOB PRIMARY KEY,      -- os.fsencode(absolute path)
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            title TEXT,
+            artist TEXT,
+            album TEXT,
+            genres TEXT NOT NULL,       -- JSON list of strings
+            duration REAL,
+            error TEXT,                 -- tags could not be read; the file is still listed
+            scanned_at REAL NOT NULL    -- unix time
+        ) WITHOUT ROWID"""
+    )
+    con.execute(
+        """CREATE TABLE predictions (
+            path BLOB NOT NULL,
+            model_id TEXT NOT NULL,
+            size INTEGER NOT NULL,      -- fingerprint of the file the prediction was made from
+            mtime_ns INTEGER NOT NULL,
+            labels TEXT NOT NULL,       -- JSON list, n_labels long
+            probabilities BLOB NOT NULL,          -- float32 little endian, (n_labels,)
+            window_probabilities BLOB NOT NULL,   -- float32 little endian, (n_windows, n_labels)
+            n_windows INTEGER NOT NULL,
+            window_starts TEXT NOT NULL,          -- JSON list of seconds, n_windows long
+            created_at REAL NOT NULL,
+            PRIMARY KEY (path, model_id)
+        )"""
+    )
+
+
+# MIGRATIONS[i] upgrades a database at user_version i to i + 1. Append, never edit.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class ScanReport:
+    """What a scan found. `reopened` counts files whose tags were read (new + changed)."""
+
+    tracks: list[Track] = field(default_factory=list)
+    errors: list[tuple[Path, str]] = field(default_factory=list)
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    cancelled: bool = False
+    reopened: int = 0
+
+
+_TRACK_COLUMNS = "path, size, mtime_ns, title, artist, album, genres, duration, error"
+
+
+def _key(path: Path | str) -> bytes:
+    return os.fsencode(path)
+
+
+def _under(root: bytes) -> tuple[bytes, bytes]:
+    """The half-open byte range [lo, hi) holding every path inside folder `root`."""
+    prefix = root if root.endswith(_SEP) else root + _SEP
+    return prefix, prefix[:-1] + bytes([prefix[-1] + 1])
+
+
+def _is_under(key: bytes, folder: bytes) -> bool:
+    return key == folder or key.startswith(folder.rstrip(_SEP) + _SEP)
+
+
+def _genres_json(genres: tuple[str, ...]) -> str:
+    return json.dumps(list(genres), ensure_ascii=False) if genres else "[]"
+
+
+def _track_from_row(path: Path, row: tuple) -> Track:
+    _, size, mtime_ns, title, artist, album, genres, duration, error = row
+    return Track(
+        path,
+        Fingerprint(size, mtime_ns),
+        title=title,
+        artist=artist,
+        album=album,
+        genres=tuple(json.loads(genres)) if genres != "[]" else (),
+        duration=duration,
+        error=error,
+    )
+
+
+def _track_row(track: Track, now: float) -> tuple:
+    return (
+        _key(track.path),
+        track.fingerprint.size,
+        track.fingerprint.mtime_ns,
+        track.title,
+        track.artist,
+        track.album,
+        _genres_json(track.genres),
+        track.duration,
+        track.error,
+        now,
+    )
+
+
+def _is_not_a_database(error: sqlite3.DatabaseError) -> bool:
+    name = getattr(error, "sqlite_errorname", "")
+    return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in str(error)
+
+
+class Library:
+    """The SQLite cache of tracks and predictions.
+
+    One connection shared by the threads that use it, guarded by a lock; scan() takes the lock
+    only around its database work, so another thread can read between two steps of a scan.
+    """
+
+    def __init__(self, db_path: Path | None = None, *, workers: int = DEFAULT_WORKERS) -> None:
+        self.db_path = Path(db_path) if db_path is not None else paths.library_db()
+        self.workers = max(1, workers)
+        self._lock = threading.RLock()
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = self._open()
+        except sqlite3.DatabaseError as e:
+            if not _is_not_a_database(e):
+                raise
+            self._set_aside_corrupt()
+            self._con = self._open()
+
+    # --- opening and schema --------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(
+            self.db_path, timeout=30, check_same_thread=False, isolation_level=None
+        )
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")  # a cache: durable enough, never corrupt
+            self._migrate(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        target = len(MIGRATIONS)
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version > target:
+            raise GenrenetError(
+                f"the library cache {self.db_path} was written by a newer genrenet "
+                f"(schema {version}; this version knows up to {target}): upgrade genrenet, "
+                "or delete that file to rebuild the cache"
+            )
+        for step in range(version, target):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                MIGRATIONS[step](con)
+                con.execute(f"PRAGMA user_version = {step + 1}")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def _set_aside_corrupt(self) -> None:
+        """The cache is disposable: keep the broken file for inspection and start a new one."""
+        aside = self.db_path.with_name(f"{self.db_path.name}.corrupt-{int(time.time())}")
+        os.replace(self.db_path, aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    # --- scanning ------------------------------------------------------------------------------
+
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScanReport:
+        """Bring the cache up to date with the audio files under `roots` and list them.
+
+        Every file is stat'ed; only new or changed ones (size or mtime_ns differ) are opened.
+        Tracks under the roots that are gone are removed, except under a folder that could not
+        be read (an unmounted drive is not a deleted library). Files whose tags cannot be read
+        are listed with Track.error and also reported in `errors`. A cancelled scan keeps what it
+        stored so far, removes nothing, and lists the tracks it got to.
+        """
+        report = ScanReport()
+        cancelled = cancel.is_set if cancel is not None else (lambda: False)
+        abs_roots = [Path(os.path.abspath(r)) for r in roots]
+
+        files: list[Path] = []
+        for path in iter_audio_files(abs_roots, report.errors):
+            if cancelled():
+                break
+            files.append(path)
+        walk_errors = [_key(p) for p, _ in report.errors]
+        if cancelled():
+            report.cancelled = True
+            return report
+
+        known = self._rows_under(abs_roots)
+        seen: set[bytes] = set()
+        total = len(files)
+        if progress:
+            progress(0, total)
+        executor = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+        try:
+            for start in range(0, total, CHUNK):
+                if cancelled():
+                    report.cancelled = True
+                    break
+                self._scan_chunk(files[start : start + CHUNK], known, seen, report, executor)
+                if progress:
+                    progress(min(start + CHUNK, total), total)
+        finally:
+            if executor is not None:
+                executor.shutdown()
+
+        if not report.cancelled:
+            gone = [
+                k for k in known
+                if k not in seen and not any(_is_under(k, e) for e in walk_errors)
+            ]
+            if gone:
+                with self._transaction() as con:
+                    con.executemany("DELETE FROM tracks WHERE path = ?", ((k,) for k in gone))
+                    con.executemany("DELETE FROM predictions WHERE path = ?", ((k,) for k in gone))
+            report.removed = len(gone)
+        return report
+
+    def _scan_chunk(
+        self,
+        chunk: list[Path],
+        known: dict[bytes, tuple],
+        seen: set[bytes],
+        report: ScanReport,
+        executor: ThreadPoolExecutor | None,
+    ) -> None:
+        """Stat each file; serve unchanged ones from `known`, read the rest; store in one go."""
+        slots: list[Track | None] = []
+        to_read: list[tuple[int, Path, Fingerprint, bool]] = []  # (slot, path, stat, is_new)
+        for path in chunk:
+            key = _key(path)
+            try:
+                st = os.stat(path)
+            except OSError as e:
+                report.errors.append((path, f"cannot read file: {e.strerror or e}"))
+                continue
+            seen.add(key)
+            row = known.get(key)
+            if row is not None and row[1] == st.st_size and row[2] == st.st_mtime_ns:
+                slots.append(_track_from_row(path, row))
+                report.unchanged += 1
+            else:
+                to_read.append((len(slots), path, Fingerprint(st.st_size, st.st_mtime_ns), row is None))
+                slots.append(None)
+
+        if to_read:
+            jobs = [(p, fp) for _, p, fp, _ in to_read]
+            if executor is not None and len(jobs) > 1:
+                fresh = list(executor.map(lambda job: read_track(*job), jobs))
+            else:
+                fresh = [read_track(p, fp) for p, fp in jobs]
+            report.reopened += len(fresh)
+            now = time.time()
+            changed_keys = []
+            for (slot, path, fp, is_new), track in zip(to_read, fresh, strict=True):
+                slots[slot] = track
+                if is_new:
+                    report.new += 1
+                else:
+                    report.changed += 1
+                    changed_keys.append((_key(path), fp.size, fp.mtime_ns))
+            with self._transaction() as con:
+                con.executemany(
+                    "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (_track_row(t, now) for t in fresh),
+                )
+                con.executemany(
+                    "DELETE FROM predictions WHERE path = ? AND NOT (size = ? AND mtime_ns = ?)",
+                    changed_keys,
+                )
+
+        for track in slots:
+            if track is None:
+                continue
+            report.tracks.append(track)
+            if track.error:
+                report.errors.append((track.path, track.error))
+
+    def _rows_under(self, roots: Iterable[Path]) -> dict[bytes, tuple]:
+        """Cached rows of the tracks at or under each root, keyed by path bytes."""
+        rows: dict[bytes, tuple] = {}
+        with self._lock:
+            for root in roots:
+                key = _key(root)
+                lo, hi = _under(key)
+                for q, args in (("path = ?", (key,)), ("path >= ? AND path < ?", (lo, hi))):
+                    for row in self._con.execute(
+                        f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE {q}", args
+                    ):
+                        rows[row[0]] = row
+        return rows
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def tracks(self, roots: Sequence[Path] | None = None) -> list[Track]:
+        """Cached tracks (all, or those at or under `roots`), in path order. Opens no file."""
+        if roots is None:
+            with self._lock:
+                rows = self._con.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks").fetchall()
+        else:
+            rows = list(self._rows_under(Path(os.path.abspath(r)) for r in roots).values())
+        tracks = [_track_from_row(Path(os.fsdecode(row[0])), row) for row in rows]
+        tracks.sort(key=lambda t: t.path)
+        return tracks
+
+    def update_track(self, track: Track, *, keep_predictions: bool = True) -> Track:
+        """Re-read one file after a genre write changed it: new tags, new fingerprint.
+
+        A write touches only the genre frame, so the audio the predictions were made from is
+        the same: predictions made at `track.fingerprint` move to the new fingerprint unless
+        `keep_predictions` is False. A file that vanished is dropped and raises FileError.
+        """
+        key = _key(track.path)
+        try:
+            fresh = read_track(track.path)
+        except FileError:
+            with self._transaction() as con:
+                con.execute("DELETE FROM tracks WHERE path = ?", (key,))
+                con.execute("DELETE FROM predictions WHERE path = ?", (key,))
+            raise
+        old, new = track.fingerprint, fresh.fingerprint
+        with self._transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _track_row(fresh, time.time()),
+            )
+            if keep_predictions and old != new:
+                con.execute(
+                    "UPDATE OR REPLACE predictions SET size = ?, mtime_ns = ? "
+                    "WHERE path = ? AND size = ? AND mtime_ns = ?",
+                    (new.size, new.mtime_ns, key, old.size, old.mtime_ns),
+                )
+            con.execute(
+                "DELETE FROM predictions WHERE path = ? AND NOT (size = ? AND mtime_ns = ?)",
+                (key, new.size, new.mtime_ns),
+            )
+        return fresh
+
+    def clear(self) -> None:
+        """Forget every track and prediction (the schema stays)."""
+        with self._transaction() as con:
+            con.execute("DELETE FROM tracks")
+            con.execute("DELETE FROM predictions")
+
+    # --- predictions ---------------------------------------------------------------------------
+
+    def store_prediction(self, track: Track, prediction: Prediction) -> None:
+        """Keep `prediction` for `track` as scanned (its fingerprint), replacing an older one."""
+        if prediction.path != track.path:
+            raise ValueError(f"prediction is for {prediction.path}, not {track.path}")
+        n_labels = len(prediction.labels)
+        probabilities = np.asarray(prediction.probabilities, dtype="<f4")
+        windows = np.asarray(prediction.window_probabilities, dtype="<f4")
+        if probabilities.shape != (n_labels,):
+            raise ValueError(f"probabilities have shape {probabilities.shape}, expected ({n_labels},)")
+        if windows.ndim != 2 or windows.shape[1] != n_labels:
+            raise ValueError(f"window probabilities have shape {windows.shape}, expected (n, {n_labels})")
+        with self._transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _key(track.path),
+                    prediction.model_id,
+                    track.fingerprint.size,
+                    track.fingerprint.mtime_ns,
+                    json.dumps(list(prediction.labels), ensure_ascii=False),
+                    probabilities.tobytes(),
+                    windows.tobytes(),
+                    windows.shape[0],
+                    json.dumps([float(s) for s in prediction.window_starts]),
+                    time.time(),
+                ),
+            )
+
+    def cached_prediction(self, track: Track, model_id: str) -> Prediction | None:
+        """The stored prediction of `model_id` for `track`, if made from this very fingerprint."""
+        with self._lock:
+            row = self._con.execute(
+                "SELECT labels, probabilities, window_probabilities, n_windows, window_starts "
+                "FROM predictions WHERE path = ? AND model_id = ? AND size = ? AND mtime_ns = ?",
+                (_key(track.path), model_id, track.fingerprint.size, track.fingerprint.mtime_ns),
+            ).fetchone()
+        if row is None:
+            return None
+        labels_json, probs, windows, n_windows, starts_json = row
+        labels = tuple(json.loads(labels_json))
+        return Prediction(
+            path=track.path,
+            model_id=model_id,
+            labels=labels,
+            probabilities=np.frombuffer(probs, dtype="<f4").astype(np.float32),
+            window_probabilities=np.frombuffer(windows, dtype="<f4")
+            .reshape(n_windows, len(labels))
+            .astype(np.float32),
+            window_starts=tuple(json.loads(starts_json)),
+        )

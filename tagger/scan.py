@@ -1,0 +1,202 @@
+"""Find audio files under music folders and read each one into a Track.
+
+The walk is os.scandir based (one directory read per folder, no stat per plain file), sorted so
+that every run lists files in the same order (the order of `sorted()` on the paths), follows
+symlinked folders without ever looping, skips hidden files and folders, and reports folders it
+cannot read instead of failing. Change detection (size + mtime) and the cache live in library.py.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from tagger.errors import FileError, ReadError
+from tagger.track import Fingerprint, Track
+
+# Suffixes (lower case) of the files we list. Other formats come later: add them here only.
+AUDIO_EXTENSIONS: frozenset[str] = frozenset({".mp3"})
+
+_WINDOWS = sys.platform == "win32"
+
+
+def is_audio_name(name: str) -> bool:
+    """True for a file name with one of AUDIO_EXTENSIONS, whatever its case."""
+    return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
+
+
+def _is_hidden(entry: os.DirEntry) -> bool:
+    """Dotfiles everywhere (also macOS '._' resource forks); the hidden attribute on Windows."""
+    if entry.name.startswith("."):
+        return True
+    if _WINDOWS:
+        try:
+            attributes = entry.stat(follow_symlinks=False).st_file_attributes
+        except OSError:
+            return False
+        return bool(attributes & stat.FILE_ATTRIBUTE_HIDDEN)
+    return False
+
+
+def _sort_key(entry: os.DirEntry) -> str:
+    # normcase: on Windows Path ordering ignores case, so the walk does too.
+    return os.path.normcase(entry.name)
+
+
+def _reason(error: OSError, what: str) -> str:
+    detail = error.strerror or str(error)
+    return f"{what}: {detail[0].lower()}{detail[1:]}" if detail else what
+
+
+def _list_dir(path: str, errors: list[tuple[Path, str]]) -> list[os.DirEntry] | None:
+    try:
+        with os.scandir(path) as it:
+            entries = [e for e in it if not _is_hidden(e)]
+    except FileNotFoundError:
+        errors.append((Path(path), "folder not found"))
+        return None
+    except OSError as e:
+        errors.append((Path(path), _reason(e, "cannot read folder")))
+        return None
+    entries.sort(key=_sort_key)
+    return entries
+
+
+def _dir_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)  # follows links; DirEntry.stat() has no inode on Windows
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def iter_audio_files(roots: Sequence[Path], errors: list[tuple[Path, str]]) -> Iterator[Path]:
+    """Yield every audio file under `roots` (folders or single files), in sorted path order.
+
+    Symlinked folders are followed, but a folder already walked (same device and inode) is not
+    walked again, so links that point back up the tree cannot loop, and two links to one folder
+    list its files once. Hidden entries are skipped. Folders that cannot be read, missing roots
+    and dangling links are appended to `errors` as (path, reason); the walk goes on.
+    """
+    visited: set[tuple[int, int]] = set()
+    root_strs = sorted({os.fspath(r) for r in roots}, key=lambda s: Path(s))
+    folder_roots = [r for r in root_strs if os.path.isdir(r)]
+
+    def inside_folder_root(path: str) -> bool:
+        return any(path.startswith(r.rstrip(os.sep) + os.sep) for r in folder_roots)
+
+    for root in root_strs:
+        if os.path.isdir(root):
+            root_id = _dir_id(root)
+            if root_id is None or root_id in visited:
+                continue
+            visited.add(root_id)
+            entries = _list_dir(root, errors)
+            if entries is not None:
+                yield from _walk(entries, visited, errors)
+        elif os.path.isfile(root):
+            if is_audio_name(root) and not inside_folder_root(root):
+                yield Path(root)
+        elif os.path.lexists(root):
+            errors.append((Path(root), _dangling_reason(root)))
+        else:
+            errors.append((Path(root), "folder not found"))
+
+
+def _dangling_reason(path: str) -> str:
+    try:
+        os.stat(path)
+    except OSError as e:
+        return _reason(e, "broken link")
+    return "not a file or folder"
+
+
+def _walk(
+    entries: list[os.DirEntry], visited: set[tuple[int, int]], errors: list[tuple[Path, str]]
+) -> Iterator[Path]:
+    """Depth first with an explicit stack: each folder's sorted entries, descending in place."""
+    stack: list[Iterator[os.DirEntry]] = [iter(entries)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if is_audio_name(entry.name) and entry.is_file():
+            yield Path(entry.path)
+        elif entry.is_dir():
+            dir_id = _dir_id(entry.path)
+            if dir_id is None or dir_id in visited:
+                continue
+            visited.add(dir_id)
+            children = _list_dir(entry.path, errors)
+            if children:
+                stack.append(iter(children))
+        elif entry.is_symlink() and not os.path.exists(entry.path):
+            errors.append((Path(entry.path), _dangling_reason(entry.path)))
+
+
+# --- reading one file --------------------------------------------------------------------------
+
+try:
+    from tagger.tags import read_tags
+except ImportError:  # tagger/tags.py is being written by another helper; until it lands:
+    read_tags = None
+
+
+def _read_tags_mutagen(path: Path):
+    """Interim reader (title, artist, album, genres, duration); replaced by tags.read_tags."""
+    from types import SimpleNamespace
+
+    import mutagen
+    from mutagen.mp3 import MP3
+
+    try:
+        audio = MP3(path)
+    except (mutagen.MutagenError, OSError) as e:
+        raise ReadError(f"not a readable mp3 file: {e}") from e
+    tags = audio.tags
+
+    def text(frame_id: str) -> str | None:
+        frame = tags.get(frame_id) if tags is not None else None
+        return "; ".join(str(t) for t in frame.text) if frame and frame.text else None
+
+    tcon = tags.get("TCON") if tags is not None else None
+    return SimpleNamespace(
+        title=text("TIT2"), artist=text("TPE1"), album=text("TALB"),
+        genres=tuple(tcon.genres) if tcon is not None else (),
+        duration=audio.info.length if audio.info else None,
+    )
+
+
+def read_track(path: Path, fingerprint: Fingerprint | None = None) -> Track:
+    """Read one file's tags into a Track.
+
+    A file whose tags cannot be read still gives a Track, with `error` set. `fingerprint` is the
+    stat taken before reading (taken here when None; FileError if the file cannot be stat'ed).
+    Stat first, read second: if the file changes in between, the stored fingerprint is the old
+    one, so the next scan sees a change and reads it again.
+    """
+    if fingerprint is None:
+        try:
+            fingerprint = Fingerprint.of(path)
+        except OSError as e:
+            raise FileError(_reason(e, "cannot read file")) from e
+    reader = read_tags if read_tags is not None else _read_tags_mutagen
+    try:
+        info = reader(path)
+    except ReadError as e:
+        return Track(path, fingerprint, error=str(e) or "cannot read tags")
+    except Exception as e:  # a batch job never stops for one odd file
+        return Track(path, fingerprint, error=f"cannot read tags: {type(e).__name__}: {e}")
+    return Track(
+        path,
+        fingerprint,
+        title=info.title or None,
+        artist=info.artist or None,
+        album=info.album or None,
+        genres=tuple(info.genres),
+        duration=info.duration,
+    )
