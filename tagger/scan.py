@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tagger.errors import FileError, ReadError
+from tagger.tags import read_tags
 from tagger.track import Fingerprint, Track
 
 # Suffixes (lower case) of the files we list. Other formats come later: add them here only.
@@ -140,35 +141,11 @@ def _walk(
 
 # --- reading one file --------------------------------------------------------------------------
 
-try:
-    from tagger.tags import read_tags
-except ImportError:  # tagger/tags.py is being written by another helper; until it lands:
-    read_tags = None
 
-
-def _read_tags_mutagen(path: Path):
-    """Interim reader (title, artist, album, genres, duration); replaced by tags.read_tags."""
-    from types import SimpleNamespace
-
-    import mutagen
-    from mutagen.mp3 import MP3
-
-    try:
-        audio = MP3(path)
-    except (mutagen.MutagenError, OSError) as e:
-        raise ReadError(f"not a readable mp3 file: {e}") from e
-    tags = audio.tags
-
-    def text(frame_id: str) -> str | None:
-        frame = tags.get(frame_id) if tags is not None else None
-        return "; ".join(str(t) for t in frame.text) if frame and frame.text else None
-
-    tcon = tags.get("TCON") if tags is not None else None
-    return SimpleNamespace(
-        title=text("TIT2"), artist=text("TPE1"), album=text("TALB"),
-        genres=tuple(tcon.genres) if tcon is not None else (),
-        duration=audio.info.length if audio.info else None,
-    )
+def _without_path(message: str, path: Path) -> str:
+    """The reason alone: a Track and an (path, reason) error entry already carry the path."""
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def read_track(path: Path, fingerprint: Fingerprint | None = None) -> Track:
@@ -184,11 +161,10 @@ def read_track(path: Path, fingerprint: Fingerprint | None = None) -> Track:
             fingerprint = Fingerprint.of(path)
         except OSError as e:
             raise FileError(_reason(e, "cannot read file")) from e
-    reader = read_tags if read_tags is not None else _read_tags_mutagen
     try:
-        info = reader(path)
+        info = read_tags(path)
     except ReadError as e:
-        return Track(path, fingerprint, error=str(e) or "cannot read tags")
+        return Track(path, fingerprint, error=_without_path(str(e), path) or "cannot read tags")
     except Exception as e:  # a batch job never stops for one odd file
         return Track(path, fingerprint, error=f"cannot read tags: {type(e).__name__}: {e}")
     return Track(
