@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import librosa
@@ -19,6 +21,7 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     libsndfile decodes mp3 (and wav, flac, ogg); resampling uses soxr_hq, as librosa.load does,
     so features match those of models trained with librosa.
     """
+    _check_readable(Path(path))
     try:
         data, native_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except FileNotFoundError:
@@ -39,7 +42,30 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
+def _check_readable(path: Path) -> None:
+    """Name the common reasons up front: libsndfile reports them all as 'System error' or
+    'File does not exist or is not a regular file'."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise AudioError("file not found") from None
+    except PermissionError:
+        raise AudioError("permission denied") from None
+    except OSError as exc:
+        raise AudioError(f"cannot open the file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioError("not a regular file")
+    if st.st_size == 0:
+        raise AudioError("the file is empty")
+    if not os.access(path, os.R_OK):
+        raise AudioError("permission denied")
+
+
 def _reason(exc: Exception) -> str:
     text = str(exc).strip()
     # libsndfile's messages start with the path, which the caller already shows.
-    return text.split(": ", 1)[-1] if ": " in text else text or type(exc).__name__
+    text = text.split(": ", 1)[-1] if ": " in text else text or type(exc).__name__
+    if text.startswith("File does not exist or is not a regular file"):
+        # What libsndfile says when no decoder recognises the bytes (the file itself exists).
+        return "not a recognised audio format, or the file is damaged"
+    return text

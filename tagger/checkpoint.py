@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +103,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a file that is not a checkpoint
-        raise ModelError(f"{path.name} is not a genrenet model file ({_first_line(exc)})") from None
+        raise ModelError(f"{path.name} is not a genrenet model file ({_load_failure(path, exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ModelError(f"{path.name} is not a genrenet model file (format {found!r}, expected {FORMAT!r})")
@@ -160,6 +161,22 @@ def file_id(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def _load_failure(path: Path, exc: BaseException) -> str:
+    """torch.load's reason in user terms (its own message suggests weights_only=False)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head and not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        return "not a PyTorch file"  # neither torch.save's zip nor a pickle
+    text = str(exc)
+    if "Weights only load failed" in text:
+        return "it holds Python objects, not only weights; refused, since loading them could run code"
+    if isinstance(exc, EOFError):
+        return "the file is empty or cut short"
+    if isinstance(exc, (pickle.UnpicklingError, IndexError, KeyError)):
+        return "not a PyTorch file"
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:
