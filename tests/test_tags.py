@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import struct
@@ -362,3 +363,32 @@ def test_restore_refuses_bytes_that_are_not_a_genre_frame(rich_v23):
 def test_frame_written_by_us_is_a_plain_tcon_mutagen_reads(untagged):
     write_genres(untagged, ["Rock"], id3_version=4)
     assert isinstance(ID3(str(untagged))["TCON"], TCON)
+
+
+def test_before_replace_sees_the_finished_copy_while_the_original_is_still_in_place(rich_v23):
+    original, old_frame, seen = rich_v23.read_bytes(), read_genre_frame(rich_v23), []
+    result = write_genres(rich_v23, ["Rock"], before_replace=lambda r: seen.append((r, rich_v23.read_bytes())))
+    [(given, file_then)] = seen
+    assert file_then == original and given.old_frame == old_frame
+    assert (given.size, given.mtime_ns) == (rich_v23.stat().st_size, rich_v23.stat().st_mtime_ns)
+    assert given.sha256 == hashlib.sha256(rich_v23.read_bytes()).hexdigest() and result == given
+
+
+def test_failing_before_replace_leaves_the_original_and_no_temp_file(rich_v23, tmp_path):
+    original = rich_v23.read_bytes()
+
+    def refuse(result):
+        raise WriteError("journal is full")
+
+    with pytest.raises(WriteError, match="journal is full"):
+        write_genres(rich_v23, ["Rock"], before_replace=refuse)
+    assert rich_v23.read_bytes() == original
+    assert leftovers(tmp_path, rich_v23) == []
+
+
+def test_writing_the_genres_a_file_already_has_leaves_it_untouched(rich_v23):
+    write_genres(rich_v23, ["Rock"])
+    st = rich_v23.stat()
+    result = write_genres(rich_v23, ["Rock"])
+    assert not result.changed
+    assert (rich_v23.stat().st_mtime_ns, rich_v23.stat().st_ino) == (st.st_mtime_ns, st.st_ino)
