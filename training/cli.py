@@ -1,0 +1,223 @@
+"""`genrenet train` and `genrenet evaluate`: parsers the main CLI adds, each setting args.func.
+
+    genrenet train --dataset gtzan|fma|folder|library PATH [--also KIND:PATH] [--split NAME]
+                   [--arch NAME] [--epochs N] [--out FILE] [--resume] [--progress-json]
+    genrenet evaluate MODEL --dataset gtzan|fma|folder PATH [--split NAME] [--part PART]
+                   [--report-dir DIR] [--json]
+
+With --progress-json, train prints one JSON object per line on stdout (schema: training.train);
+SIGTERM or Ctrl-C stops cleanly after the current step, keeping the best checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tagger.errors import GenrenetError
+
+DEFAULT_LABELS_ARG = "default"
+
+
+def add_train_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("train", help="train a genre model on GTZAN, FMA, a folder per genre or your library",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_data_args(p)
+    p.add_argument("--also", action="append", default=[], metavar="KIND:PATH",
+                   help="another dataset to train on as well (e.g. folder:~/emotify)")
+    p.add_argument("--labels", help="comma-separated label set, or 'default' for the shipped model's")
+    p.add_argument("--arch", default="compact_cnn", help="architecture (see `genrenet train --list-archs`)")
+    p.add_argument("--arch-kwargs", default="{}", help="JSON object of extra architecture arguments")
+    p.add_argument("--pretrained", default="msd", help="musicnn_transfer backbone: msd, mtt or a checkpoint path")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-2)
+    p.add_argument("--patience", type=int, default=8, help="epochs without improvement before stopping")
+    p.add_argument("--mixup", type=float, default=0.2, help="mixup alpha (0 disables)")
+    p.add_argument("--no-spec-augment", action="store_true")
+    p.add_argument("--no-class-weights", action="store_true")
+    p.add_argument("--crops-per-clip", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--workers", type=int, default=2, help="decoding processes for the feature cache")
+    p.add_argument("--cache-dir", type=Path, help="feature cache folder (default: the user cache)")
+    p.add_argument("--out", type=Path, default=Path("genrenet_model.pt"), help="checkpoint to write")
+    p.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    p.add_argument("--progress-json", action="store_true", help="print one JSON object per step/epoch")
+    p.add_argument("--list-archs", action="store_true", help="list the architectures and exit")
+    p.set_defaults(func=run_train)
+    return p
+
+
+def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("evaluate", help="measure a model on a labelled dataset")
+    p.add_argument("model", type=Path, help="checkpoint (.pt)")
+    _add_data_args(p)
+    p.add_argument("--part", choices=("test", "valid", "train", "all"),
+                   help="which part of the split (default: test when the split has one, else valid; "
+                        "all clips when no --split is given)")
+    p.add_argument("--windows", type=int, default=8, help="windows per clip")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random split")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--cache-dir", type=Path)
+    p.add_argument("--report-dir", type=Path, help="write summary.json and PNGs here")
+    p.add_argument("--json", action="store_true", help="print the JSON summary on stdout")
+    p.set_defaults(func=run_evaluate)
+    return p
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=("gtzan", "fma", "folder", "library"), help="kind of dataset")
+    p.add_argument("path", nargs="?", type=Path, help="the dataset folder")
+    p.add_argument("--subset", choices=("small", "medium", "large"), help="FMA subset (default: from the folder)")
+    p.add_argument("--split", default=None, help="random (default for train), fault_filtered (GTZAN), official (FMA)")
+
+
+def _labels(arg: str | None) -> tuple[str, ...] | None:
+    from training.datasets import DEFAULT_LABELS
+
+    if not arg:
+        return None
+    if arg == DEFAULT_LABELS_ARG:
+        return DEFAULT_LABELS
+    return tuple(x.strip() for x in arg.split(",") if x.strip())
+
+
+def _source(spec: str):
+    from training.train import Source
+
+    kind, _, path = spec.partition(":")
+    if not path:
+        raise GenrenetError(f"--also expects KIND:PATH, got {spec!r}")
+    return Source(kind, Path(path).expanduser(), name=Path(path).name if kind == "folder" else None)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from tagger import models
+    from training.train import Source, TrainConfig, train
+
+    if args.list_archs:
+        print("\n".join(models.available()))
+        return 0
+    if not args.dataset:
+        print("genrenet train: --dataset is required", file=sys.stderr)
+        return 2
+    emit = _json_printer() if args.progress_json else _text_printer()
+    cancel = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        arch_kwargs = json.loads(args.arch_kwargs)
+        if not isinstance(arch_kwargs, dict):
+            raise GenrenetError("--arch-kwargs must be a JSON object")
+        sources = [Source(args.dataset, args.path, args.subset,
+                          name=args.path.name if args.dataset == "folder" and args.path else None)]
+        sources += [_source(s) for s in args.also]
+        config = TrainConfig(
+            sources=sources, out=args.out, arch=args.arch, arch_kwargs=arch_kwargs, labels=_labels(args.labels),
+            split=args.split or "random", seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+            lr=args.lr, weight_decay=args.weight_decay, patience=args.patience, mixup=args.mixup,
+            spec_augment=not args.no_spec_augment, class_weights=not args.no_class_weights,
+            crops_per_clip=args.crops_per_clip, pretrained=args.pretrained, device=args.device,
+            workers=args.workers, resume=args.resume, max_steps=args.max_steps, cache_dir=args.cache_dir,
+        )
+        result = train(config, progress=emit, cancel=cancel)
+    except (GenrenetError, ValueError, KeyError, OSError) as exc:
+        message = str(exc).strip("'\"") or type(exc).__name__
+        if args.progress_json:
+            print(json.dumps({"event": "error", "message": message}), flush=True)
+        print(f"genrenet train: {message}", file=sys.stderr)
+        return 1
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if not args.progress_json:
+        where = result.checkpoint or "no checkpoint (no epoch finished)"
+        acc = f"{result.val_accuracy:.3f}" if result.val_accuracy is not None else "-"
+        print(f"{result.stopped}: best epoch {result.best_epoch}, validation accuracy {acc}, "
+              f"temperature {result.temperature:.2f}, {result.seconds:.0f} s -> {where}")
+        if result.skipped:
+            print(f"skipped {len(result.skipped)} clips (first: {result.skipped[0][0]}: {result.skipped[0][1]})")
+    return 0 if result.stopped != "cancelled" or result.checkpoint else 1
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from tagger.checkpoint import load_checkpoint
+    from tagger.device import resolve_device
+    from tagger.progress import ProgressLine
+    from training.datasets import read_dataset
+    from training.evaluate import evaluate, write_reports
+    from training.splitting import make_split
+
+    try:
+        if not args.dataset:
+            raise GenrenetError("--dataset is required")
+        model = load_checkpoint(args.model, resolve_device(args.device))
+        dataset = read_dataset(args.dataset, args.path, subset=args.subset, labels=model.labels
+                               if args.dataset in ("folder", "library") else None)
+        examples = dataset.examples
+        part = args.part or "all"
+        if args.split:
+            split = make_split(dataset, args.split, args.seed)
+            part = args.part or ("test" if split.test else "valid")
+            examples = split.part(part) if part != "all" else examples
+        summary = evaluate(model, examples, cache_root=args.cache_dir, max_windows=args.windows,
+                           workers=args.workers, progress=ProgressLine("features"))
+    except (GenrenetError, ValueError, OSError) as exc:
+        print(f"genrenet evaluate: {exc}", file=sys.stderr)
+        return 1
+    summary.update(model=str(args.model), dataset=dataset.name, split=args.split, part=part)
+    if args.report_dir:
+        write_reports(summary, args.report_dir, model.metrics.get("history", []), title=dataset.name)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{dataset.name} ({part}): accuracy {summary['accuracy']:.3f} on {summary['clips']} clips, "
+              f"macro F1 {summary['macro_f1']:.3f}, {len(summary['skipped'])} skipped")
+        for label, c in summary["per_class"].items():
+            if c["support"]:
+                print(f"  {label:<14} precision {c['precision']:.2f}  recall {c['recall']:.2f}  "
+                      f"F1 {c['f1']:.2f}  ({c['support']})")
+    return 0
+
+
+def _json_printer():
+    def emit(event: dict) -> None:
+        print(json.dumps(event), flush=True)
+
+    return emit
+
+
+def _text_printer():
+    def emit(event: dict) -> None:
+        kind = event["event"]
+        if kind == "start":
+            print(f"training {event['arch']} on {event['train_clips']} clips, validating on "
+                  f"{event['valid_clips']} ({len(event['labels'])} labels, {event['device']})", file=sys.stderr)
+        elif kind == "epoch":
+            mark = " *" if event["best"] else ""
+            print(f"epoch {event['epoch']}/{event['epochs']}: loss {event['train_loss']:.3f}, "
+                  f"val loss {event['val_loss']:.3f}, val accuracy {event['val_accuracy']:.3f} "
+                  f"({event['seconds']:.0f} s){mark}", file=sys.stderr)
+
+    return emit
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (python -m training.cli train ...), e.g. under torchrun."""
+    parser = argparse.ArgumentParser(prog="genrenet")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_train_parser(sub)
+    add_evaluate_parser(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
