@@ -73,11 +73,28 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+KINDS = ("gtzan", "fma", "folder", "library")
+
+
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", choices=("gtzan", "fma", "folder", "library"), help="kind of dataset")
-    p.add_argument("path", nargs="?", type=Path, help="the dataset folder")
+    p.add_argument("--dataset", nargs="+", metavar=("KIND", "PATH"),
+                   help=f"kind of dataset ({', '.join(KINDS)}) and its folder (library: optional root)")
     p.add_argument("--subset", choices=("small", "medium", "large"), help="FMA subset (default: from the folder)")
     p.add_argument("--split", default=None, help="random (default for train), fault_filtered (GTZAN), official (FMA)")
+
+
+def _dataset_arg(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """(kind, path) from `--dataset KIND [PATH]`. Raises GenrenetError with the usage."""
+    if not args.dataset:
+        raise GenrenetError("--dataset KIND PATH is required")
+    kind, rest = args.dataset[0], args.dataset[1:]
+    if kind not in KINDS:
+        raise GenrenetError(f"unknown dataset kind {kind!r} (choose from {', '.join(KINDS)})")
+    if len(rest) > 1:
+        raise GenrenetError("--dataset takes a kind and one folder")
+    if not rest and kind != "library":
+        raise GenrenetError(f"--dataset {kind} needs the dataset folder")
+    return kind, Path(rest[0]).expanduser() if rest else None
 
 
 def _labels(arg: str | None) -> tuple[str, ...] | None:
@@ -106,18 +123,15 @@ def run_train(args: argparse.Namespace) -> int:
     if args.list_archs:
         print("\n".join(models.available()))
         return 0
-    if not args.dataset:
-        print("genrenet train: --dataset is required", file=sys.stderr)
-        return 2
     emit = _json_printer() if args.progress_json else _text_printer()
     cancel = threading.Event()
     previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
+        kind, path = _dataset_arg(args)
         arch_kwargs = json.loads(args.arch_kwargs)
         if not isinstance(arch_kwargs, dict):
             raise GenrenetError("--arch-kwargs must be a JSON object")
-        sources = [Source(args.dataset, args.path, args.subset,
-                          name=args.path.name if args.dataset == "folder" and args.path else None)]
+        sources = [Source(kind, path, args.subset, name=path.name if kind == "folder" and path else None)]
         sources += [_source(s) for s in args.also]
         config = TrainConfig(
             sources=sources, out=args.out, arch=args.arch, arch_kwargs=arch_kwargs, labels=_labels(args.labels),
@@ -128,7 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
             workers=args.workers, resume=args.resume, max_steps=args.max_steps, cache_dir=args.cache_dir,
         )
         result = train(config, progress=emit, cancel=cancel)
-    except (GenrenetError, ValueError, KeyError, OSError) as exc:
+    except (GenrenetError, ValueError, KeyError, OSError) as exc:  # per-run errors, clearly worded
         message = str(exc).strip("'\"") or type(exc).__name__
         if args.progress_json:
             print(json.dumps({"event": "error", "message": message}), flush=True)
@@ -156,11 +170,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from training.splitting import make_split
 
     try:
-        if not args.dataset:
-            raise GenrenetError("--dataset is required")
+        kind, path = _dataset_arg(args)
         model = load_checkpoint(args.model, resolve_device(args.device))
-        dataset = read_dataset(args.dataset, args.path, subset=args.subset, labels=model.labels
-                               if args.dataset in ("folder", "library") else None)
+        dataset = read_dataset(kind, path, subset=args.subset,
+                               labels=model.labels if kind in ("folder", "library") else None)
         examples = dataset.examples
         part = args.part or "all"
         if args.split:
