@@ -392,10 +392,11 @@ def _rewrite(
         if copied != st.st_size - start:
             raise WriteError(f"{path}: the file changed while it was being written; nothing was changed")
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        try:
-            os.chown(tmp, st.st_uid, st.st_gid)
-        except OSError:
-            pass  # only root may give a file away; the copy then belongs to us
+        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except OSError:
+                pass  # only root may give a file away; the copy then belongs to us
         _verify(path, Path(tmp), tcon, version)
         now = os.stat(real)
         if (now.st_size, now.st_mtime_ns, now.st_ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
