@@ -24,6 +24,13 @@ Decisions:
   followed (the target is updated, the link stays). Hard links to the file keep the old content.
 - **Read-only.** A file without any write permission bit is refused even where the process could
   replace it (rename needs only a writable folder, and root ignores modes): the user said so.
+- **Other tags.** An ID3v1 tag, APEv2 tag or anything else after the ID3v2 tag is part of "the
+  rest of the file" and copied unchanged (its own genre byte is left alone). An ID3v1-only file
+  gets a new ID3v2 tag of `id3_version`.
+- **Odd tags.** A tag holding two TCON frames (ID3 allows one) gets one; the journal keeps both
+  old frames and a restore puts both back, next to each other. Bytes after the last frame that
+  are not zero padding are kept verbatim. iTunes-style v2.4 tags with plain (not syncsafe) frame
+  sizes are recognised and the new frame is written the same way.
 - **Padding.** When the new frame fits in the old tag's padding the tag keeps its size, so the
   audio does not move; otherwise the tag grows with 1 KiB of fresh padding.
 """
@@ -101,7 +108,8 @@ def read_tags(path: Path, *, separator: str | None = None) -> TagInfo:
     duration = float(audio.info.length) if audio.info and audio.info.length else None
     if tags is None:
         return TagInfo(duration=duration)
-    version = tags.version[1]
+    # mutagen reports an ID3v1-only file as version (1, 1): there is no ID3v2 tag (None)
+    version = tags.version[1] if tags.version[0] == 2 else 1
     sep = separator or DEFAULT_SEPARATOR
     genres: list[str] = []
     tcon = tags.get("TCON")
@@ -121,7 +129,7 @@ def read_tags(path: Path, *, separator: str | None = None) -> TagInfo:
         album=_text(tags, "TALB"),
         genres=tuple(genres),
         duration=duration,
-        id3_version=version,
+        id3_version=version if version != 1 else None,
     )
 
 

@@ -471,3 +471,31 @@ def test_itunes_style_v24_tag_with_plain_frame_sizes_is_kept_intact(untagged):
     assert untagged.read_bytes()[10 : 10 + len(frames)] == frames
     info = read_tags(untagged)
     assert (info.title, info.artist, info.genres) == (long_title, "Artist", ("Rock", "Pop"))
+
+
+def test_id3v1_only_file_gets_a_new_v2_tag_and_keeps_its_v1_tag(untagged):
+    from mutagen.id3 import TIT2, delete
+
+    tags = ID3()
+    tags.add(TIT2(encoding=0, text="Old title"))
+    tags.save(str(untagged), v1=2)
+    delete(str(untagged), delete_v1=False, delete_v2=True)
+    assert read_tags(untagged).id3_version is None and read_tags(untagged).title == "Old title"
+    v1 = untagged.read_bytes()[-128:]
+    write_genres(untagged, ["Rock"])
+    assert untagged.read_bytes()[-128:] == v1
+    assert read_tags(untagged).id3_version == 3 and read_tags(untagged).genres == ("Rock",)
+
+
+def test_real_files_survive_write_and_restore_byte_for_byte(shared_data, tmp_path):
+    sources = sorted(shared_data.rglob("*.mp3"))[:6]
+    if not sources:
+        pytest.skip("no mp3 in ../shared/data")
+    for i, source in enumerate(sources):
+        path = tmp_path / f"{i}-{source.name}"
+        path.write_bytes(source.read_bytes())
+        original, frame = path.read_bytes(), read_genre_frame(path)
+        write_genres(path, ["Rock", "Pop"])
+        assert read_tags(path).genres == ("Rock", "Pop")
+        restore_genre_frame(path, frame)
+        assert path.read_bytes() == original, source
