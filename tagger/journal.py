@@ -111,6 +111,7 @@ class Journal:
         self._lock = threading.RLock()
         self._con = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
         self._con.execute("PRAGMA foreign_keys = ON")
+        self._con.execute("PRAGMA journal_mode = WAL")  # one fsync per commit, readers never blocked
         self._con.execute("PRAGMA synchronous = FULL")  # a committed record survives a power cut
         self._con.executescript(_SCHEMA)
 
