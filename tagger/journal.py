@@ -144,6 +144,8 @@ class Journal:
         per-file error unless `force`. Rejected or pending decisions are skipped. Errors are
         collected and the batch goes on; `cancel` is checked between files.
         """
+        if id3_version not in (3, 4):
+            raise ValueError(f"id3_version must be 3 or 4, not {id3_version!r}")
         with self._lock:
             batch_id = self._insert("INSERT INTO batches (created_at, description) VALUES (?, ?)",
                                     (_now(), description))
@@ -204,7 +206,8 @@ class Journal:
             if entry:  # recorded, but the replace did not happen: the file is old
                 with self._lock:
                     self._con.execute("DELETE FROM entries WHERE id = ?", (entry[0],))
-            return str(exc)
+            return str(exc) if isinstance(exc, FileError) else f"{path}: {exc}"
+
         with self._lock:
             self._con.execute("UPDATE entries SET state = 'written' WHERE id = ?", (entry[0],))
         seen.add(key)

@@ -405,6 +405,7 @@ def _rewrite(
                 os.chown(tmp, st.st_uid, st.st_gid)
             except OSError:
                 pass  # only root may give a file away; the copy then belongs to us
+        _copy_xattrs(real, tmp)
         _verify(path, Path(tmp), tcon, version)
         now = os.stat(real)
         if (now.st_size, now.st_mtime_ns, now.st_ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
@@ -429,6 +430,21 @@ def _rewrite(
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _copy_xattrs(src: Path, dst: str) -> None:
+    """Carry extended attributes (desktop tags, comments, labels) over to the copy, where we can."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(src)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(dst, name, os.getxattr(src, name))
+        except OSError:
+            pass  # e.g. security.* attributes only root may set
 
 
 def _check_mp3(path: Path, real: Path) -> None:

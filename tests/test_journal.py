@@ -339,3 +339,16 @@ def test_unicode_paths_are_journaled_and_undone(journal, tmp_path):
     journal.write_batch([decide(path, "Post-Rock")])
     assert journal.undo().restored == [path]
     assert path.read_bytes() == original
+
+
+def test_an_empty_genre_name_is_a_per_file_error(journal, tracks):
+    report = journal.write_batch([decide(tracks[0], ""), decide(tracks[1], "Rock")])
+    assert report.written == [tracks[1]]
+    assert report.errors[0][0] == tracks[0] and str(tracks[0]) in report.errors[0][1]
+
+
+def test_an_unknown_id3_version_is_refused_before_any_file_is_touched(journal, tracks):
+    before = tracks[0].read_bytes()
+    with pytest.raises(ValueError):
+        journal.write_batch([decide(tracks[0], "Rock")], id3_version=5)
+    assert tracks[0].read_bytes() == before and journal.history() == []

@@ -499,3 +499,13 @@ def test_real_files_survive_write_and_restore_byte_for_byte(shared_data, tmp_pat
         assert read_tags(path).genres == ("Rock", "Pop")
         restore_genre_frame(path, frame)
         assert path.read_bytes() == original, source
+
+
+@pytest.mark.skipif(not hasattr(os, "setxattr"), reason="no extended attributes on this platform")
+def test_write_keeps_extended_attributes(rich_v23):
+    try:
+        os.setxattr(rich_v23, "user.xdg.comment", b"favourite")
+    except OSError:
+        pytest.skip("this file system has no user extended attributes")
+    write_genres(rich_v23, ["Rock"])
+    assert os.getxattr(rich_v23, "user.xdg.comment") == b"favourite"
