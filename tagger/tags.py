@@ -68,7 +68,7 @@ class TagInfo:
     album: str | None = None
     genres: tuple[str, ...] = ()
     duration: float | None = None
-    id3_version: int | None = None  # 2, 3 or 4 (the ID3v2 minor version), None without a tag
+    id3_version: int | None = None  # 2, 3 or 4 (ID3v2.x), None without an ID3v2 tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,8 @@ def write_genres(
     `id3_version` applies only to a file without a tag (see the module docstring).
     `before_replace` is called once with the old frame and the new fingerprint, after the new file
     is complete and before it replaces the original (or when the file already holds exactly this
-    and is left alone); if it raises, nothing is replaced. The journal commits its record there. Raises WriteError with the original left intact.
+    and is left alone); if it raises, nothing is replaced. The journal commits its record there.
+    Raises WriteError (ValueError for bad arguments) with the original left intact.
     """
     if id3_version not in (3, 4):
         raise ValueError(f"id3_version must be 3 or 4, not {id3_version!r}")
