@@ -116,9 +116,29 @@ def _source(spec: str):
     return Source(kind, Path(path).expanduser(), name=Path(path).name if kind == "folder" else None)
 
 
+def train_config(args: argparse.Namespace):
+    """The TrainConfig the train arguments describe. Raises GenrenetError or ValueError."""
+    from training.train import Source, TrainConfig
+
+    kind, path = _dataset_arg(args)
+    arch_kwargs = json.loads(args.arch_kwargs)
+    if not isinstance(arch_kwargs, dict):
+        raise GenrenetError("--arch-kwargs must be a JSON object")
+    sources = [Source(kind, path, args.subset, name=path.name if kind == "folder" and path else None)]
+    sources += [_source(s) for s in args.also]
+    return TrainConfig(
+        sources=sources, out=args.out, arch=args.arch, arch_kwargs=arch_kwargs, labels=_labels(args.labels),
+        split=args.split or "random", seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, weight_decay=args.weight_decay, patience=args.patience, mixup=args.mixup,
+        spec_augment=not args.no_spec_augment, class_weights=not args.no_class_weights,
+        crops_per_clip=args.crops_per_clip, pretrained=args.pretrained, device=args.device,
+        workers=args.workers, resume=args.resume, max_steps=args.max_steps, cache_dir=args.cache_dir,
+    )
+
+
 def run_train(args: argparse.Namespace) -> int:
     from tagger import models
-    from training.train import Source, TrainConfig, train
+    from training.train import train
 
     if args.list_archs:
         print("\n".join(models.available()))
@@ -127,20 +147,7 @@ def run_train(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        kind, path = _dataset_arg(args)
-        arch_kwargs = json.loads(args.arch_kwargs)
-        if not isinstance(arch_kwargs, dict):
-            raise GenrenetError("--arch-kwargs must be a JSON object")
-        sources = [Source(kind, path, args.subset, name=path.name if kind == "folder" and path else None)]
-        sources += [_source(s) for s in args.also]
-        config = TrainConfig(
-            sources=sources, out=args.out, arch=args.arch, arch_kwargs=arch_kwargs, labels=_labels(args.labels),
-            split=args.split or "random", seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-            lr=args.lr, weight_decay=args.weight_decay, patience=args.patience, mixup=args.mixup,
-            spec_augment=not args.no_spec_augment, class_weights=not args.no_class_weights,
-            crops_per_clip=args.crops_per_clip, pretrained=args.pretrained, device=args.device,
-            workers=args.workers, resume=args.resume, max_steps=args.max_steps, cache_dir=args.cache_dir,
-        )
+        config = train_config(args)
         result = train(config, progress=emit, cancel=cancel)
     except (GenrenetError, ValueError, KeyError, OSError) as exc:  # per-run errors, clearly worded
         message = str(exc).strip("'\"") or type(exc).__name__

@@ -229,7 +229,11 @@ def is_frozen_transfer(model: nn.Module) -> bool:
 
 
 class EmbeddingCache:
-    """Backbone embeddings per clip (training windows at half-window hops; evaluation windows)."""
+    """Backbone embeddings per clip, of the windows classify would judge it by.
+
+    The head trains on these same windows (up to `eval_windows` per clip, spread over the clip):
+    running the backbone once per window is the cost that matters on a CPU.
+    """
 
     def __init__(self, model: nn.Module, tag: str, cache: FeatureCache, device: torch.device,
                  root: Path | None = None):
@@ -240,33 +244,56 @@ class EmbeddingCache:
         key = self.cache.entry(example.path).name
         return self.root / key[:2] / f"{key}.{kind}.npy"
 
-    def get(self, examples: Sequence[Example], kind: str, eval_count: int,
-            progress: Progress | None = None) -> list[np.ndarray]:
+    def get(self, examples: Sequence[Example], count: int, progress: Progress | None = None) -> list[np.ndarray]:
+        """(n_windows, D) float32 embeddings per example, computed once and kept on disk."""
         frames = self.cache.cfg.window_frames
         out = []
         for i, e in enumerate(examples):
-            file = self._file(e, kind)
+            file = self._file(e, f"w{count}")
             if file.is_file():
-                out.append(np.load(file))
+                stored = np.load(file)
             else:
                 mel = np.asarray(self.cache.load(e.path), dtype=np.float32)
-                if kind == "train":
-                    starts = list(range(0, max(1, len(mel) - frames + 1), frames // 2))
-                else:
-                    starts = window_starts(len(mel), frames, eval_count)
-                windows = cut_windows(mel, starts, frames)
+                windows = cut_windows(mel, window_starts(len(mel), frames, count), frames)
                 with torch.no_grad():
                     self.model.eval()
-                    emb = torch.cat([self.model.embed(torch.from_numpy(windows[j : j + 64]).to(self.device)).cpu()
-                                     for j in range(0, len(windows), 64)]).numpy().astype(np.float32)
+                    stored = torch.cat([self._all_embeddings(torch.from_numpy(windows[j : j + 64]).to(self.device))
+                                        for j in range(0, len(windows), 64)]).numpy().astype(np.float32)
                 file.parent.mkdir(parents=True, exist_ok=True)
                 tmp = file.with_suffix(f".tmp{os.getpid()}.npy")
-                np.save(tmp, emb)
+                np.save(tmp, stored)
                 os.replace(tmp, file)
-                out.append(emb)
+            out.append(self._select(stored))
             if progress:
                 progress({"event": "embeddings", "done": i + 1, "total": len(examples)})
         return out
+
+    # musicnn's backbone gives every embedding in one pass: keep them all, so trying another
+    # embedding (penultimate, pooled) reuses the same backbone run.
+    STORED = ("penultimate", "pooled")
+
+    def _all_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        backbone = getattr(self.model, "backbone", None)
+        if backbone is not None:
+            outputs = backbone(x)
+            if all(k in outputs for k in self.STORED):
+                return torch.cat([outputs[k] for k in self.STORED], dim=1).cpu()  # (batch, 200 + 1506)
+        return self.model.embed(x).cpu()  # (batch, D)
+
+    def _select(self, stored: np.ndarray) -> np.ndarray:
+        name = getattr(self.model, "embedding", None)
+        dims = getattr(self.model, "embedding_dim", stored.shape[1])
+        if stored.shape[1] == dims or name not in self.STORED:
+            return stored
+        start = 0 if name == self.STORED[0] else stored.shape[1] - dims
+        return np.ascontiguousarray(stored[:, start : start + dims])
+
+
+def embedding_cache_for(config: TrainConfig, model: nn.Module, device: torch.device) -> EmbeddingCache:
+    """The embedding cache of this backbone (pretrained weights, embedding, features, windows)."""
+    key = [_pretrained_id(config.pretrained), config.features.to_dict(), config.eval_windows]
+    tag = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return EmbeddingCache(model, tag, FeatureCache(config.features, root=config.cache_dir), device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,16 +417,13 @@ def fit(config: TrainConfig, labels: Sequence[str], split: Split, *, trained_on:
     model.to(device)
     frozen = is_frozen_transfer(model)
     if frozen:
-        tag = hashlib.sha1(json.dumps([_pretrained_id(config.pretrained), arch_kwargs.get("embedding", "penultimate"),
-                                       cfg.to_dict(), config.eval_windows], sort_keys=True).encode()).hexdigest()[:12]
-        emb = EmbeddingCache(model, tag, cache, device)
+        emb = embedding_cache_for(config, model, device)
         if dist.main:
-            train_emb = emb.get(split.train, "train", config.eval_windows, emit)
-            valid_emb = emb.get(split.valid, "eval", config.eval_windows, emit)
+            both = emb.get(split.train + split.valid, config.eval_windows, emit)
         dist.barrier()
         if not dist.main:
-            train_emb = emb.get(split.train, "train", config.eval_windows)
-            valid_emb = emb.get(split.valid, "eval", config.eval_windows)
+            both = emb.get(split.train + split.valid, config.eval_windows)
+        train_emb, valid_emb = both[: len(split.train)], both[len(split.train) :]
         # Training items: every cached window of every clip, with the clip's label.
         train_x = torch.from_numpy(np.concatenate(train_emb))
         train_y = torch.from_numpy(np.concatenate([np.full(len(e), t) for e, t in zip(

@@ -1,0 +1,135 @@
+"""Grouped k-fold cross-validation: every clip is tested once, by a model that never saw it.
+
+Folds are made by group (clip), stratified by label and source dataset, from a seed, so two
+architectures run with the same seed see the same folds. In each fold the other folds are split
+again (85/15, by group) into training and validation (early stopping, calibration); the held-out
+fold is only predicted. Accuracy is reported overall and per source dataset.
+
+    python -m training.crossval --dataset gtzan ../shared/data/gtzan-mini \
+        --also folder:../shared/data/emotify --labels default --arch musicnn_transfer --folds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tagger.checkpoint import load_checkpoint
+from tagger.device import resolve_device
+from training.cache import FeatureCache
+from training.evaluate import metrics, predict_examples
+from training.splitting import Split, group_folds, stratified_groups
+from training.train import (
+    TrainConfig,
+    build_model,
+    clip_probabilities,
+    embedding_cache_for,
+    fit,
+    is_frozen_transfer,
+    load_sources,
+)
+
+
+def cross_validate(config: TrainConfig, folds: int = 5, progress=None) -> dict[str, Any]:
+    dataset = load_sources(config)
+    labels = dataset.labels
+    index = {lab: i for i, lab in enumerate(labels)}
+    parts = group_folds(dataset.examples, folds, config.seed)
+    device = resolve_device(config.device)
+    frozen_cache = None
+    probe, _ = build_model(config, len(labels))
+    if is_frozen_transfer(probe):
+        # Run the frozen backbone once per clip up front: every fold reuses the embeddings.
+        cache = FeatureCache(config.features, root=config.cache_dir)
+        report = cache.build([e.path for e in dataset.examples], workers=config.workers)
+        dataset = dataset.without(report.failed, "failed to decode")
+        frozen_cache = embedding_cache_for(config, probe.to(device), device)
+        frozen_cache.get(dataset.examples, config.eval_windows, progress)
+        parts = group_folds(dataset.examples, folds, config.seed)
+    y_true: list[int] = []
+    y_pred: list[int] = []
+    sources: list[str] = []
+    fold_rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(folds):
+            t0 = time.monotonic()
+            test = parts[k]
+            rest = [e for j, p in enumerate(parts) if j != k for e in p]
+            train_part, valid_part = stratified_groups(rest, (0.85, 0.15), config.seed + k)
+            split = Split(f"fold{k + 1}", train_part, valid_part, test)
+            fold_config = replace(config, out=Path(tmp) / f"fold{k + 1}.pt", resume=False)
+            result = fit(fold_config, labels, split, progress=progress, device=device)
+            if result.checkpoint is None:
+                raise RuntimeError(f"fold {k + 1} produced no checkpoint ({result.stopped})")
+            model = load_checkpoint(result.checkpoint, device)
+            cache = FeatureCache(config.features, root=config.cache_dir)
+            failed = {Path(p) for p, _ in result.skipped}
+            test = [e for e in test if e.path not in failed]
+            if frozen_cache is not None:
+                with torch.no_grad():
+                    model.model.head.eval()
+                    logits = [model.model.head(torch.from_numpy(x).to(device)).float().cpu()
+                              for x in frozen_cache.get(test, config.eval_windows)]
+                probs = clip_probabilities(logits, model.temperature).numpy()
+            else:
+                probs = predict_examples(model, test, cache, config.eval_windows)
+            pred = probs.argmax(axis=1).tolist()
+            truth = [index[e.label] for e in test]
+            y_true += truth
+            y_pred += pred
+            sources += [e.dataset for e in test]
+            acc = float(np.mean(np.array(pred) == np.array(truth))) if truth else 0.0
+            fold_rows.append({"fold": k + 1, "test_clips": len(test), "accuracy": acc,
+                              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                              "temperature": result.temperature, "seconds": time.monotonic() - t0,
+                              "mean_confidence": float(probs.max(axis=1).mean()) if len(test) else 0.0})
+            print(json.dumps({"event": "fold", **fold_rows[-1]}), file=sys.stderr, flush=True)
+    summary = metrics(y_true, y_pred, labels)
+    per_dataset = defaultdict(lambda: [0, 0])
+    for t, p, s in zip(y_true, y_pred, sources, strict=True):
+        per_dataset[s][0] += int(t == p)
+        per_dataset[s][1] += 1
+    summary["per_dataset"] = {s: {"accuracy": c / n, "clips": n} for s, (c, n) in sorted(per_dataset.items())}
+    summary["folds"] = fold_rows
+    summary["fold_accuracy_mean"] = float(np.mean([f["accuracy"] for f in fold_rows]))
+    summary["fold_accuracy_std"] = float(np.std([f["accuracy"] for f in fold_rows]))
+    summary["train_seconds_total"] = float(sum(f["seconds"] for f in fold_rows))
+    summary["arch"] = config.arch
+    summary["arch_kwargs"] = config.arch_kwargs
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training import cli
+
+    parser = argparse.ArgumentParser(prog="python -m training.crossval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    train_parser = cli.add_train_parser(sub)
+    train_parser.add_argument("--folds", type=int, default=5)
+    train_parser.add_argument("--report", type=Path, help="write the JSON summary here")
+    args = parser.parse_args(["train", *(argv if argv is not None else sys.argv[1:])])
+    config = cli.train_config(args)
+    summary = cross_validate(config, args.folds)
+    text = json.dumps(summary, indent=2)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text + "\n", encoding="utf-8")
+    short = {k: summary[k] for k in ("arch", "accuracy", "macro_f1", "per_dataset", "fold_accuracy_mean",
+                                      "fold_accuracy_std", "train_seconds_total")}
+    print(json.dumps(short, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
