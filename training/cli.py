@@ -42,6 +42,8 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-spec-augment", action="store_true")
     p.add_argument("--no-class-weights", action="store_true")
     p.add_argument("--crops-per-clip", type=int, default=4)
+    p.add_argument("--windows", type=int, default=8,
+                   help="windows per clip for validation (and, for a frozen backbone, for training)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--workers", type=int, default=2, help="decoding processes for the feature cache")
@@ -131,7 +133,7 @@ def train_config(args: argparse.Namespace):
         split=args.split or "random", seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, weight_decay=args.weight_decay, patience=args.patience, mixup=args.mixup,
         spec_augment=not args.no_spec_augment, class_weights=not args.no_class_weights,
-        crops_per_clip=args.crops_per_clip, pretrained=args.pretrained, device=args.device,
+        crops_per_clip=args.crops_per_clip, eval_windows=args.windows, pretrained=args.pretrained, device=args.device,
         workers=args.workers, resume=args.resume, max_steps=args.max_steps, cache_dir=args.cache_dir,
     )
 

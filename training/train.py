@@ -15,8 +15,12 @@ same loop runs DistributedDataParallel (gloo on CPU, nccl on CUDA); rank 0 write
 Progress events (`progress(event)` in Python; one JSON object per line on stdout with
 `--progress-json`). Every event has "event"; the others:
 
+Decoding comes first, so "features" events precede "start" (whose counts exclude clips that
+failed to decode); a frozen backbone's "embeddings" events follow "features".
+
 - {"event": "start", "arch": str, "labels": [str], "train_clips": int, "valid_clips": int,
-   "test_clips": int, "epochs": int, "steps_per_epoch": int, "device": str, "skipped": int}
+   "test_clips": int, "epochs": int, "steps_per_epoch": int, "device": str, "skipped": int,
+   "first_epoch": int (> 1 when resumed)}
 - {"event": "features", "done": int, "total": int}        decoding clips into the cache
 - {"event": "embeddings", "done": int, "total": int}      frozen backbone, once per clip
 - {"event": "step", "epoch": int, "step": int, "steps": int, "loss": float, "lr": float}

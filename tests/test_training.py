@@ -1,0 +1,146 @@
+"""Training, evaluation, resume and cancel on small generated datasets (tones vs noise)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tagger.checkpoint import load_checkpoint
+from tests.test_datasets import fma_tracks, make_fma, make_gtzan
+from training import cli
+from training.datasets import read_gtzan
+from training.evaluate import evaluate, write_reports
+from training.train import Source, TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def gtzan_dir(tmp_path_factory) -> Path:
+    """A GTZAN-layout set: blues = tones, metal = noise, 5 clips each of 4 s."""
+    return make_gtzan(tmp_path_factory.mktemp("gtzan"), per_genre=5, seconds=4.0)
+
+
+@pytest.fixture(scope="module")
+def feature_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("features")
+
+
+def tiny_config(data: Path, out: Path, cache: Path, **overrides) -> TrainConfig:
+    settings = dict(sources=[Source("gtzan", data)], out=out, arch="compact_cnn", arch_kwargs={"width": 4},
+                    epochs=1, batch_size=8, crops_per_clip=2, eval_windows=2, workers=1, device="cpu",
+                    cache_dir=cache, lr=3e-3)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def test_one_epoch_writes_a_calibrated_checkpoint_that_loads(gtzan_dir, feature_cache, tmp_path):
+    result = train(tiny_config(gtzan_dir, tmp_path / "m.pt", feature_cache))
+    assert result.stopped == "completed" and result.checkpoint == tmp_path / "m.pt"
+    model = load_checkpoint(result.checkpoint)
+    assert model.labels == ("Blues", "Metal")
+    assert model.temperature == pytest.approx(result.temperature) and model.temperature > 0
+    assert len(model.metrics["history"]) == 1
+    assert model.trained_on["split"] == "random" and model.trained_on["datasets"][0]["kind"] == "gtzan"
+
+
+def test_progress_events_follow_the_documented_schema(gtzan_dir, feature_cache, tmp_path):
+    events = []
+    train(tiny_config(gtzan_dir, tmp_path / "m.pt", feature_cache), progress=events.append)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "features" and kinds[-1] == "done"
+    assert kinds.index("features") < kinds.index("start") < kinds.index("step") < kinds.index("epoch")
+    start, step, epoch, done = (next(e for e in events if e["event"] == k) for k in ("start", "step", "epoch", "done"))
+    assert {"arch", "labels", "train_clips", "valid_clips", "epochs", "steps_per_epoch", "device"} <= set(start)
+    assert {"epoch", "step", "steps", "loss", "lr"} <= set(step)
+    assert {"epoch", "epochs", "train_loss", "val_loss", "val_accuracy", "lr", "seconds", "best"} <= set(epoch)
+    assert {"stopped", "checkpoint", "best_epoch", "val_accuracy", "temperature", "seconds"} <= set(done)
+    json.dumps(events)  # every event is plain JSON
+
+
+def test_evaluate_reports_accuracy_per_class_confusion_and_pngs(gtzan_dir, feature_cache, tmp_path):
+    result = train(tiny_config(gtzan_dir, tmp_path / "m.pt", feature_cache, epochs=2))
+    model = load_checkpoint(result.checkpoint)
+    summary = evaluate(model, read_gtzan(gtzan_dir).examples, cache_root=feature_cache, max_windows=2, workers=1)
+    assert summary["clips"] == 10 and sum(map(sum, summary["confusion"])) == 10
+    assert set(summary["per_class"]) == {"Blues", "Metal"}
+    assert {"precision", "recall", "f1", "support"} <= set(summary["per_class"]["Blues"])
+    assert 0.0 <= summary["accuracy"] <= 1.0
+    files = write_reports(summary, tmp_path / "report", model.metrics["history"])
+    assert [f.name for f in files] == ["summary.json", "confusion_matrix.png", "training_curves.png"]
+    assert all(f.stat().st_size > 1000 for f in files[1:])
+
+
+def test_cancel_keeps_the_best_checkpoint_and_resume_continues(gtzan_dir, feature_cache, tmp_path):
+    cancel = threading.Event()
+
+    def stop_after_first_epoch(event):
+        if event["event"] == "epoch":
+            cancel.set()
+
+    config = tiny_config(gtzan_dir, tmp_path / "m.pt", feature_cache, epochs=3, patience=10)
+    first = train(config, progress=stop_after_first_epoch, cancel=cancel)
+    assert first.stopped == "cancelled" and first.epochs_run == 1
+    assert first.checkpoint is not None and load_checkpoint(first.checkpoint).metrics["epoch"] == 1
+    events = []
+    config.resume = True
+    second = train(config, progress=events.append)
+    assert events[0]["first_epoch"] == 2
+    assert second.stopped == "completed" and [h["epoch"] for h in second.history] == [1, 2, 3]
+
+
+def test_cancel_before_any_epoch_leaves_no_checkpoint(gtzan_dir, feature_cache, tmp_path):
+    cancel = threading.Event()
+    result = train(tiny_config(gtzan_dir, tmp_path / "m.pt", feature_cache),
+                   progress=lambda e: cancel.set() if e["event"] == "step" else None, cancel=cancel)
+    assert result.stopped == "cancelled" and result.checkpoint is None
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_fma_layout_trains_and_evaluates_from_the_command_line(tmp_path, capsys):
+    data = make_fma(tmp_path / "fma", fma_tracks(per_genre=4), seconds=4.0)
+    out = tmp_path / "fma.pt"
+    code = cli.main(["train", "--dataset", "fma", str(data), "--split", "official", "--epochs", "1",
+                     "--arch-kwargs", '{"width": 4}', "--batch-size", "8", "--crops-per-clip", "1",
+                     "--workers", "1", "--device", "cpu", "--out", str(out), "--progress-json"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    start = next(x for x in lines if x["event"] == "start")
+    assert code == 0 and lines[-1]["event"] == "done"
+    assert start["labels"] == ["Electronic", "Rock"] and start["train_clips"] == 4
+    code = cli.main(["evaluate", str(out), "--dataset", "fma", str(data), "--split", "official",
+                     "--json", "--report-dir", str(tmp_path / "rep"), "--device", "cpu", "--workers", "1"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["part"] == "test" and summary["clips"] == 2
+    assert {"accuracy", "per_class", "confusion"} <= set(summary)
+    assert (tmp_path / "rep" / "confusion_matrix.png").is_file()
+
+
+def test_train_on_a_wrong_folder_prints_a_json_error(tmp_path, capsys):
+    code = cli.main(["train", "--dataset", "gtzan", str(tmp_path), "--progress-json", "--out", str(tmp_path / "m.pt")])
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code == 1 and line["event"] == "error" and "GTZAN" in line["message"]
+
+
+def test_sigterm_stops_cleanly_and_keeps_the_best_checkpoint(gtzan_dir, tmp_path):
+    out = tmp_path / "m.pt"
+    env = dict(os.environ, GENRENET_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training.cli", "train", "--dataset", "gtzan", str(gtzan_dir), "--epochs", "50",
+         "--patience", "50", "--arch-kwargs", '{"width": 4}', "--batch-size", "8", "--crops-per-clip", "1",
+         "--workers", "1", "--device", "cpu", "--out", str(out), "--progress-json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    events = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if events[-1]["event"] == "epoch" and events[-1]["epoch"] == 1:
+            proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    assert events[-1]["event"] == "done" and events[-1]["stopped"] == "cancelled"
+    assert load_checkpoint(out).labels == ("Blues", "Metal")
