@@ -23,6 +23,7 @@ from tagger.models.musicnn import (
     Musicnn,
     MusicnnTransfer,
     pretrained_path,
+    relu_bn_max_over_frequency,
 )
 
 MODELS = {"MSD_musicnn": "msd", "MTT_musicnn": "mtt"}
@@ -225,3 +226,17 @@ def test_transfer_checkpoint_round_trips_through_load_checkpoint(tmp_path):
     x = _batch(2)
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(x), model(x))
+
+
+def test_eval_front_end_pooling_equals_normalising_every_frequency():
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(6, eps=1e-3)
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor([1.5, -0.7, 0.0, 2.0, -3.0, 0.4]))  # negative scales too
+        bn.bias.normal_()
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2.0)
+    bn.eval()
+    x = torch.randn(3, 6, 11, 17)
+    with torch.no_grad():
+        torch.testing.assert_close(relu_bn_max_over_frequency(x, bn), bn(torch.relu(x)).amax(dim=3))
