@@ -1,0 +1,165 @@
+"""Classify throughput on real mp3s: the pipeline against a naive loop measured in the same run.
+
+Baseline: one thread, per track decode -> resample -> log-mel -> model, nothing overlapped.
+Pipeline: tagger.classify.classify_files (decode threads + cross-track batches).
+Also prints how one pass of the baseline splits between decode, resample, mel and model.
+
+    python -m bench.bench_classify [--sets fulltracks gtzan-mini] [--models tiny msd_musicnn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import librosa
+import soundfile as sf
+import torch
+
+from tagger.checkpoint import LoadedModel
+from tagger.classify import classify_files, load_model
+from tagger.device import configure_cpu_threads
+from tagger.errors import FileError
+from tagger.features import cut_windows, log_mel, track_windows, window_starts
+from tagger.resources import resource_path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SETS = {
+    "fulltracks": ("fulltracks", "full-length tracks (5-7 min, stereo)"),
+    "gtzan-mini": ("gtzan-mini", "GTZAN clips (15-30 s, mono)"),
+}
+
+
+def _files(name: str, limit: int | None) -> list[Path]:
+    folder = DATA / SETS[name][0]
+    files = sorted(folder.rglob("*.mp3"))
+    return files[:limit] if limit else files
+
+
+def _models(names: Sequence[str], workdir: Path) -> dict[str, LoadedModel]:
+    found: dict[str, LoadedModel] = {}
+    for name in names:
+        if name == "tiny":
+            from tests.helpers import train_tiny_model  # the tests' tones-vs-noise compact CNN
+
+            found["tiny-compact"] = load_model(train_tiny_model(workdir / "tiny.pt"), "cpu")
+            continue
+        path = resource_path("models", f"{name}.pt")
+        if not path.is_file():
+            print(f"  ({name}: {path} not there yet, skipped)")
+            continue
+        found[name] = load_model(path, "cpu")
+    return found
+
+
+def naive(paths: Sequence[Path], model: LoadedModel, max_windows: int) -> int:
+    """The baseline: each track decoded, featurised and judged before the next is opened."""
+    ok = 0
+    for path in paths:
+        try:
+            tw = track_windows(path, model.features, max_windows)
+        except FileError:
+            continue
+        with torch.inference_mode():
+            model.probabilities(model.model(torch.from_numpy(tw.windows)))
+        ok += 1
+    return ok
+
+
+def pipeline(paths: Sequence[Path], model: LoadedModel, max_windows: int, workers: int,
+             batch_size: int) -> int:
+    return sum(r.ok for r in classify_files(paths, model, max_windows=max_windows,
+                                            workers=workers, batch_size=batch_size))
+
+
+def stages(paths: Sequence[Path], model: LoadedModel, max_windows: int) -> dict[str, float]:
+    """Seconds spent in each step over `paths`, one thread, the same steps load_audio takes."""
+    cfg = model.features
+    spent = dict.fromkeys(("decode", "resample", "mel", "model"), 0.0)
+    audio_seconds = 0.0
+    windows = 0
+    for path in paths:
+        t0 = time.perf_counter()
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+        t1 = time.perf_counter()
+        audio = librosa.resample(mono, orig_sr=rate, target_sr=cfg.sample_rate, res_type="soxr_hq")
+        t2 = time.perf_counter()
+        mel = log_mel(audio, cfg)
+        x = cut_windows(mel, window_starts(len(mel), cfg.window_frames, max_windows), cfg.window_frames)
+        t3 = time.perf_counter()
+        with torch.inference_mode():
+            model.probabilities(model.model(torch.from_numpy(x)))
+        t4 = time.perf_counter()
+        for key, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            spent[key] += dt
+        audio_seconds += len(mono) / rate
+        windows += len(x)
+    spent["audio_s"] = audio_seconds
+    spent["windows"] = windows
+    return spent
+
+
+def _timed(run: Callable[[], int], repeat: int) -> tuple[float, int]:
+    best = float("inf")
+    done = 0
+    for _ in range(repeat):
+        t = time.perf_counter()
+        done = run()
+        best = min(best, time.perf_counter() - t)
+    return best, done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_classify", description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--models", nargs="+", default=["tiny", "msd_musicnn"])
+    parser.add_argument("--limit", type=int, default=None, help="at most this many files per set")
+    parser.add_argument("--windows", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--torch-threads", type=int, default=None, help="default: all cores")
+    parser.add_argument("--repeat", type=int, default=1, help="best of N runs")
+    args = parser.parse_args(argv)
+
+    print("== classify throughput (tracks/s; higher is better) ==")
+    if not DATA.is_dir():
+        print(f"  skipped: {DATA} is absent (real mp3s are needed for this benchmark)")
+        return 0
+    configure_cpu_threads(args.torch_threads)
+    print(f"  cores {os.cpu_count()}, torch threads {torch.get_num_threads()}, workers {args.workers}, "
+          f"batch {args.batch_size}, windows/track {args.windows}, load avg {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = _models(args.models, Path(tmp))
+        # Warm up once (librosa's resampler and torch both pay a first-call cost).
+        warm = _files("gtzan-mini", 1)
+        for model in loaded.values():
+            naive(warm, model, 1)
+        for set_name in args.sets:
+            paths = _files(set_name, args.limit)
+            if not paths:
+                print(f"  {set_name}: no mp3 files, skipped")
+                continue
+            for model_name, model in loaded.items():
+                spent = stages(paths, model, args.windows)
+                base_s, base_n = _timed(lambda m=model, p=paths: naive(p, m, args.windows), args.repeat)
+                pipe_s, pipe_n = _timed(lambda m=model, p=paths: pipeline(p, m, args.windows, args.workers,
+                                                                 args.batch_size), args.repeat)
+                assert base_n == pipe_n, (base_n, pipe_n)
+                total = sum(spent[k] for k in ("decode", "resample", "mel", "model"))
+                split = ", ".join(f"{k} {spent[k] / total:.0%}" for k in ("decode", "resample", "mel", "model"))
+                print(f"  {set_name:10s} {model_name:13s} {len(paths):3d} files "
+                      f"({spent['audio_s'] / len(paths):.0f} s avg, {spent['windows'] / len(paths):.1f} windows): "
+                      f"naive {base_n / base_s:6.2f}/s  pipeline {pipe_n / pipe_s:6.2f}/s  "
+                      f"ratio {base_s / pipe_s:.2f}x")
+                print(f"  {'':10s} {'':13s} time per track {1000 * total / len(paths):.0f} ms: {split}"
+                      f"  (model {1000 * spent['model'] / max(1, spent['windows']):.1f} ms/window)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
