@@ -26,7 +26,7 @@ import numpy as np
 
 from tagger import paths
 from tagger.errors import FileError, GenrenetError
-from tagger.scan import iter_audio_files, read_track
+from tagger.scan import iter_audio_paths, path_order_key, read_track
 from tagger.track import Fingerprint, Prediction, Track
 
 Progress = Callable[[int, int], None]
@@ -108,18 +108,18 @@ def _genres_json(genres: tuple[str, ...]) -> str:
     return json.dumps(list(genres), ensure_ascii=False) if genres else "[]"
 
 
-def _track_from_row(path: Path, row: tuple) -> Track:
-    _, size, mtime_ns, title, artist, album, genres, duration, error = row
-    return Track(
-        path,
-        Fingerprint(size, mtime_ns),
-        title=title,
-        artist=artist,
-        album=album,
-        genres=tuple(json.loads(genres)) if genres != "[]" else (),
-        duration=duration,
-        error=error,
-    )
+class _RowReader:
+    """Builds Tracks from rows; decodes each distinct genres JSON once (a library has few)."""
+
+    def __init__(self) -> None:
+        self._genres: dict[str, tuple[str, ...]] = {"[]": ()}
+
+    def track(self, path: Path, row: tuple) -> Track:
+        _, size, mtime_ns, title, artist, album, genres_json, duration, error = row
+        genres = self._genres.get(genres_json)
+        if genres is None:
+            genres = self._genres[genres_json] = tuple(json.loads(genres_json))
+        return Track(path, Fingerprint(size, mtime_ns), title, artist, album, genres, duration, error)
 
 
 def _track_row(track: Track, now: float) -> tuple:
@@ -245,8 +245,8 @@ class Library:
         cancelled = cancel.is_set if cancel is not None else (lambda: False)
         abs_roots = [Path(os.path.abspath(r)) for r in roots]
 
-        files: list[Path] = []
-        for path in iter_audio_files(abs_roots, report.errors):
+        files: list[str] = []
+        for path in iter_audio_paths(abs_roots, report.errors):
             if cancelled():
                 break
             files.append(path)
@@ -261,12 +261,13 @@ class Library:
         if progress:
             progress(0, total)
         executor = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+        rows = _RowReader()
         try:
             for start in range(0, total, CHUNK):
                 if cancelled():
                     report.cancelled = True
                     break
-                self._scan_chunk(files[start : start + CHUNK], known, seen, report, executor)
+                self._scan_chunk(files[start : start + CHUNK], known, seen, report, executor, rows)
                 if progress:
                     progress(min(start + CHUNK, total), total)
         finally:
@@ -287,26 +288,28 @@ class Library:
 
     def _scan_chunk(
         self,
-        chunk: list[Path],
+        chunk: list[str],
         known: dict[bytes, tuple],
         seen: set[bytes],
         report: ScanReport,
         executor: ThreadPoolExecutor | None,
+        rows: _RowReader,
     ) -> None:
         """Stat each file; serve unchanged ones from `known`, read the rest; store in one go."""
         slots: list[Track | None] = []
         to_read: list[tuple[int, Path, Fingerprint, bool]] = []  # (slot, path, stat, is_new)
-        for path in chunk:
-            key = _key(path)
+        for name in chunk:
+            key = os.fsencode(name)
             try:
-                st = os.stat(path)
+                st = os.stat(name)
             except OSError as e:
-                report.errors.append((path, f"cannot read file: {e.strerror or e}"))
+                report.errors.append((Path(name), f"cannot read file: {e.strerror or e}"))
                 continue
             seen.add(key)
+            path = Path(name)
             row = known.get(key)
             if row is not None and row[1] == st.st_size and row[2] == st.st_mtime_ns:
-                slots.append(_track_from_row(path, row))
+                slots.append(rows.track(path, row))
                 report.unchanged += 1
             else:
                 to_read.append((len(slots), path, Fingerprint(st.st_size, st.st_mtime_ns), row is None))
@@ -368,9 +371,9 @@ class Library:
                 rows = self._con.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks").fetchall()
         else:
             rows = list(self._rows_under(Path(os.path.abspath(r)) for r in roots).values())
-        tracks = [_track_from_row(Path(os.fsdecode(row[0])), row) for row in rows]
-        tracks.sort(key=lambda t: t.path)
-        return tracks
+        named = sorted(((os.fsdecode(row[0]), row) for row in rows), key=lambda nr: path_order_key(nr[0]))
+        reader = _RowReader()
+        return [reader.track(Path(name), row) for name, row in named]
 
     def update_track(self, track: Track, *, keep_predictions: bool = True) -> Track:
         """Re-read one file after a genre write changed it: new tags, new fingerprint.

@@ -25,26 +25,18 @@ _WINDOWS = sys.platform == "win32"
 
 
 def is_audio_name(name: str) -> bool:
-    """True for a file name with one of AUDIO_EXTENSIONS, whatever its case."""
-    return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
+    """True for a file name with one of AUDIO_EXTENSIONS, whatever its case (".mp3" alone is a
+    hidden file, not an extension)."""
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in AUDIO_EXTENSIONS
 
 
-def _is_hidden(entry: os.DirEntry) -> bool:
-    """Dotfiles everywhere (also macOS '._' resource forks); the hidden attribute on Windows."""
-    if entry.name.startswith("."):
-        return True
-    if _WINDOWS:
-        try:
-            attributes = entry.stat(follow_symlinks=False).st_file_attributes
-        except OSError:
-            return False
-        return bool(attributes & stat.FILE_ATTRIBUTE_HIDDEN)
-    return False
-
-
-def _sort_key(entry: os.DirEntry) -> str:
-    # normcase: on Windows Path ordering ignores case, so the walk does too.
-    return os.path.normcase(entry.name)
+def _is_hidden_on_windows(entry: os.DirEntry) -> bool:
+    try:
+        attributes = entry.stat(follow_symlinks=False).st_file_attributes
+    except OSError:
+        return False
+    return bool(attributes & stat.FILE_ATTRIBUTE_HIDDEN)
 
 
 def _reason(error: OSError, what: str) -> str:
@@ -53,17 +45,30 @@ def _reason(error: OSError, what: str) -> str:
 
 
 def _list_dir(path: str, errors: list[tuple[Path, str]]) -> list[os.DirEntry] | None:
+    """The folder's visible entries sorted by name, or None (and an error) when unreadable.
+
+    Hidden: dotfiles everywhere (also macOS '._' resource forks), the hidden attribute on Windows.
+    Sorted like Path comparison sorts: by name, ignoring case on Windows.
+    """
     try:
         with os.scandir(path) as it:
-            entries = [e for e in it if not _is_hidden(e)]
+            entries = [e for e in it if e.name[0] != "."]
     except FileNotFoundError:
         errors.append((Path(path), "folder not found"))
         return None
     except OSError as e:
         errors.append((Path(path), _reason(e, "cannot read folder")))
         return None
-    entries.sort(key=_sort_key)
+    if _WINDOWS:
+        entries = [e for e in entries if not _is_hidden_on_windows(e)]
+        entries.sort(key=lambda e: os.path.normcase(e.name))
+    else:
+        entries.sort(key=_name)
     return entries
+
+
+def _name(entry: os.DirEntry) -> str:
+    return entry.name
 
 
 def _dir_id(path: str) -> tuple[int, int] | None:
@@ -74,6 +79,11 @@ def _dir_id(path: str) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def path_order_key(path: str) -> list[str]:
+    """Sort key for path strings that orders them as Path objects compare (parts, normcase)."""
+    return os.path.normcase(path).split(os.sep)
+
+
 def iter_audio_files(roots: Sequence[Path], errors: list[tuple[Path, str]]) -> Iterator[Path]:
     """Yield every audio file under `roots` (folders or single files), in sorted path order.
 
@@ -82,12 +92,15 @@ def iter_audio_files(roots: Sequence[Path], errors: list[tuple[Path, str]]) -> I
     list its files once. Hidden entries are skipped. Folders that cannot be read, missing roots
     and dangling links are appended to `errors` as (path, reason); the walk goes on.
     """
-    visited: set[tuple[int, int]] = set()
-    root_strs = sorted({os.fspath(r) for r in roots}, key=lambda s: Path(s))
-    folder_roots = [r for r in root_strs if os.path.isdir(r)]
+    for path in iter_audio_paths(roots, errors):
+        yield Path(path)
 
-    def inside_folder_root(path: str) -> bool:
-        return any(path.startswith(r.rstrip(os.sep) + os.sep) for r in folder_roots)
+
+def iter_audio_paths(roots: Sequence[Path | str], errors: list[tuple[Path, str]]) -> Iterator[str]:
+    """iter_audio_files yielding plain strings: no Path object per file (100,000 files)."""
+    visited: set[tuple[int, int]] = set()
+    root_strs = sorted({os.fspath(r) for r in roots}, key=path_order_key)
+    folder_roots = [r.rstrip(os.sep) + os.sep for r in root_strs if os.path.isdir(r)]
 
     for root in root_strs:
         if os.path.isdir(root):
@@ -99,8 +112,8 @@ def iter_audio_files(roots: Sequence[Path], errors: list[tuple[Path, str]]) -> I
             if entries is not None:
                 yield from _walk(entries, visited, errors)
         elif os.path.isfile(root):
-            if is_audio_name(root) and not inside_folder_root(root):
-                yield Path(root)
+            if is_audio_name(os.path.basename(root)) and not root.startswith(tuple(folder_roots)):
+                yield root
         elif os.path.lexists(root):
             errors.append((Path(root), _dangling_reason(root)))
         else:
@@ -117,7 +130,7 @@ def _dangling_reason(path: str) -> str:
 
 def _walk(
     entries: list[os.DirEntry], visited: set[tuple[int, int]], errors: list[tuple[Path, str]]
-) -> Iterator[Path]:
+) -> Iterator[str]:
     """Depth first with an explicit stack: each folder's sorted entries, descending in place."""
     stack: list[Iterator[os.DirEntry]] = [iter(entries)]
     while stack:
@@ -126,7 +139,7 @@ def _walk(
             stack.pop()
             continue
         if is_audio_name(entry.name) and entry.is_file():
-            yield Path(entry.path)
+            yield entry.path
         elif entry.is_dir():
             dir_id = _dir_id(entry.path)
             if dir_id is None or dir_id in visited:
