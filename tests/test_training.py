@@ -92,7 +92,7 @@ def test_cancel_keeps_the_best_checkpoint_and_resume_continues(gtzan_dir, featur
     events = []
     config.resume = True
     second = train(config, progress=events.append)
-    assert events[0]["first_epoch"] == 2
+    assert next(e for e in events if e["event"] == "start")["first_epoch"] == 2
     assert second.stopped == "completed" and [h["epoch"] for h in second.history] == [1, 2, 3]
 
 
@@ -128,13 +128,14 @@ def test_train_on_a_wrong_folder_prints_a_json_error(tmp_path, capsys):
     assert code == 1 and line["event"] == "error" and "GTZAN" in line["message"]
 
 
-def test_sigterm_stops_cleanly_and_keeps_the_best_checkpoint(gtzan_dir, tmp_path):
+def test_sigterm_stops_cleanly_and_keeps_the_best_checkpoint(gtzan_dir, feature_cache, tmp_path):
     out = tmp_path / "m.pt"
     env = dict(os.environ, GENRENET_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "training.cli", "train", "--dataset", "gtzan", str(gtzan_dir), "--epochs", "50",
          "--patience", "50", "--arch-kwargs", '{"width": 4}', "--batch-size", "8", "--crops-per-clip", "1",
-         "--workers", "1", "--device", "cpu", "--out", str(out), "--progress-json"],
+         "--workers", "1", "--device", "cpu", "--out", str(out), "--progress-json",
+         "--cache-dir", str(feature_cache)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     events = []
     for line in proc.stdout:
