@@ -167,20 +167,26 @@ NOBODY = 65534
 def _walk_as_nobody(root: Path) -> dict:
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # child: never returns into pytest
+    if pid == 0:  # child: whatever happens, it ends here and never returns into pytest
         try:
             os.close(read_end)
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            found, errors = walk(root)
-            result = {"found": [str(p) for p in found], "errors": [[str(p), m] for p, m in errors]}
-        except BaseException as e:  # noqa: BLE001 - reported to the parent
-            result = {"setup_error": f"{type(e).__name__}: {e}"}
-        data = json.dumps(result).encode()
-        while data:
-            data = data[os.write(write_end, data):]
-        os._exit(0)
+            try:
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+            except OSError as e:
+                result = {"cannot_drop": f"{type(e).__name__}: {e}"}
+            else:
+                try:
+                    found, errors = walk(root)
+                    result = {"found": [str(p) for p in found], "errors": [[str(p), m] for p, m in errors]}
+                except BaseException as e:  # a failure of the code under test, for the parent
+                    result = {"walk_failed": f"{type(e).__name__}: {e}"}
+            data = json.dumps(result).encode()
+            while data:
+                data = data[os.write(write_end, data):]
+        finally:
+            os._exit(0)
     os.close(write_end)
     chunks = []
     while chunk := os.read(read_end, 65536):
@@ -194,8 +200,9 @@ def walk_unprivileged(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     if os.geteuid() != 0:
         return walk(root)
     data = _walk_as_nobody(root)
-    if "setup_error" in data:  # e.g. a container without CAP_SETUID
-        pytest.skip(f"running as root and cannot drop to an unprivileged user: {data['setup_error']}")
+    if "cannot_drop" in data:  # e.g. a container without CAP_SETUID
+        pytest.skip(f"running as root and cannot drop to an unprivileged user: {data['cannot_drop']}")
+    assert "walk_failed" not in data, data["walk_failed"]
     return [Path(p) for p in data["found"]], [(Path(p), m) for p, m in data["errors"]]
 
 
