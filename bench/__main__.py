@@ -1,7 +1,8 @@
 """Run every bench_*.py module's main(), or only those named: `python -m bench [NAME ...]`.
 
 NAME is a module name with or without its `bench_` prefix (`scan` or `bench_scan`). Arguments
-after `--` are passed on to each main(argv) that accepts them.
+after `--` go to the one benchmark named: `python -m bench scan -- --files 500`. A main() may take
+argv (a list of strings) or nothing, and may return an exit code.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [w for w in wanted if w not in available]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}",
+              file=sys.stderr)
+        return 2
+    if passthrough and len(wanted) != 1:
+        print("arguments after -- go to one benchmark: name it, e.g. `python -m bench scan -- --files 500`",
               file=sys.stderr)
         return 2
     failed = []

@@ -455,3 +455,12 @@ def test_a_corrupt_cache_file_is_set_aside_and_rebuilt(tmp_path, music_folder):
     with Library(db) as lib:
         assert lib.scan([music_folder]).new == 4
     assert list(tmp_path.glob("lib.sqlite.corrupt*"))
+
+
+@pytest.mark.slow
+def test_scan_benchmark_runs_on_a_small_library(capsys):
+    from bench import bench_scan
+
+    assert bench_scan.main(["--files", "40", "--repeats", "1", "--workers", "1", "2"]) == 0
+    result = [line for line in capsys.readouterr().out.splitlines() if line.startswith("RESULT")]
+    assert len(result) == 1 and "files=40" in result[0]
