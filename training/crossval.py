@@ -67,7 +67,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None) -> dict[s
             rest = [e for j, p in enumerate(parts) if j != k for e in p]
             train_part, valid_part = stratified_groups(rest, (0.85, 0.15), config.seed + k)
             split = Split(f"fold{k + 1}", train_part, valid_part, test)
-            fold_config = replace(config, out=Path(tmp) / f"fold{k + 1}.pt", resume=False)
+            fold_config = replace(config, out=Path(tmp) / f"fold{k + 1}.pt", resume=False, save_state=False)
             result = fit(fold_config, labels, split, progress=progress, device=device)
             if result.checkpoint is None:
                 raise RuntimeError(f"fold {k + 1} produced no checkpoint ({result.stopped})")

@@ -98,6 +98,7 @@ class TrainConfig:
     workers: int = 2
     resume: bool = False
     max_steps: int | None = None  # stop after this many optimiser steps (tests, smoke runs)
+    save_state: bool = True  # write <out>.state.pt after each epoch (what --resume reads)
     cache_dir: Path | None = None
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
@@ -562,7 +563,7 @@ def fit(config: TrainConfig, labels: Sequence[str], split: Split, *, trained_on:
         emit({"event": "epoch", "epoch": epoch, "epochs": config.epochs, "train_loss": train_loss,
               "val_loss": val_loss, "val_accuracy": val_acc, "lr": optimizer.param_groups[0]["lr"],
               "seconds": time.monotonic() - t0, "best": improved})
-        if dist.main and state_file is not None:
+        if dist.main and state_file is not None and config.save_state:
             _save_state(state_file, {
                 "format": STATE_FORMAT, "arch": config.arch, "labels": list(labels), "epoch": epoch,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
