@@ -89,25 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", type=Path, help="classify FOLDER, save a PNG of the window and quit")
     p.set_defaults(func=cmd_gui)
 
-    _add_optional_commands(sub)
+    _add_training_commands(sub)
     return parser
 
 
-def _add_optional_commands(sub: argparse._SubParsersAction) -> None:
-    """Training commands live in training/; they register their own parsers."""
-    try:
-        from training import cli as training_cli
-    except ImportError:
-        training_cli = None
-    if training_cli is not None:
-        training_cli.add_train_parser(sub)
-        training_cli.add_evaluate_parser(sub)
-    try:
-        from training import import_musicnn
-    except ImportError:
-        import_musicnn = None
-    if import_musicnn is not None:
-        import_musicnn.add_parser(sub)
+def _add_training_commands(sub: argparse._SubParsersAction) -> None:
+    """Training commands live in training/ and register their own parsers."""
+    from training import cli as training_cli
+    from training import import_musicnn
+
+    training_cli.add_train_parser(sub)
+    training_cli.add_evaluate_parser(sub)
+    import_musicnn.add_parser(sub)
 
 
 def _add_paths(p: argparse.ArgumentParser) -> None:
