@@ -1,0 +1,121 @@
+"""Start the desktop app: `genrenet gui [FOLDER] [--screenshot FILE.png]` and `genrenet-gui`.
+
+With --screenshot the app opens FOLDER, waits until classification is done, selects the first
+row that needs review, waits for its spectrogram, saves a PNG of the main window and quits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+SCREENSHOT_TIMEOUT_MS = 15 * 60 * 1000
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="genrenet-gui", description="genrenet desktop app")
+    parser.add_argument("folder", nargs="?", type=Path, help="music folder to open")
+    parser.add_argument("--screenshot", type=Path, metavar="FILE.png",
+                        help="open FOLDER, classify, save a PNG of the window and quit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point shared by `genrenet-gui` and `genrenet gui`."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.screenshot is not None and args.folder is None:
+        print("genrenet gui: --screenshot needs a FOLDER", file=sys.stderr)
+        return 2
+    return run(args.folder, args.screenshot)
+
+
+def make_app():
+    """The QApplication (created once), named so platform integrations know it."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("genrenet")
+    app.setApplicationDisplayName("genrenet")
+    app.setOrganizationName("genrenet")
+    app.setDesktopFileName("genrenet")
+    return app
+
+
+def run(folder: Path | None = None, screenshot: Path | None = None) -> int:
+    """Show the main window (optionally on FOLDER); with `screenshot`, save a PNG and quit."""
+    logging.basicConfig(level=os.environ.get("GENRENET_LOG", "WARNING"))
+    app = make_app()
+    from gui.main_window import MainWindow, app_icon
+
+    app.setWindowIcon(app_icon())
+    window = MainWindow()
+    if screenshot is not None:
+        window._quiet = True
+        shooter = Screenshooter(window, Path(screenshot))
+        window.resize(1440, 860)
+    window.show()
+    if folder is not None:
+        window.open_folder(folder)
+    if screenshot is not None:
+        if folder is None:
+            shooter.take()
+        code = app.exec()
+        return code if code else (0 if shooter.saved else 1)
+    return app.exec()
+
+
+class Screenshooter:
+    """Waits for classification and the selected row's spectrogram, then saves the window."""
+
+    def __init__(self, window, path: Path) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.window = window
+        self.path = path
+        self.saved = False
+        self._polls = 0
+        window.classification_finished.connect(self._on_classified)
+        self._deadline = QTimer(window)
+        self._deadline.setSingleShot(True)
+        self._deadline.timeout.connect(self._on_deadline)
+        self._deadline.start(SCREENSHOT_TIMEOUT_MS)
+        self._poll = QTimer(window)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._on_poll)
+
+    def _on_classified(self) -> None:
+        self.window.select_first_needing_review()
+        self._poll.start()
+
+    def _on_poll(self) -> None:
+        self._polls += 1
+        if self.window.detail.spectrogram_ready() or self._polls > 300:
+            self._poll.stop()
+            self.take()
+
+    def _on_deadline(self) -> None:
+        print("genrenet gui: classification did not finish in time; saving the window as it is",
+              file=sys.stderr)
+        self.take()
+
+    def take(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.processEvents()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.saved = self.window.grab().save(str(self.path), "PNG")
+        if self.saved:
+            print(f"saved {self.path}")
+        else:
+            print(f"genrenet gui: could not save {self.path}", file=sys.stderr)
+        self.window.close()
+        QApplication.instance().exit(0 if self.saved else 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1240 @@
+"""The main window: open a folder, watch it scan and classify, review, write, undo.
+
+It wires widgets to the core; every slow step (scan, model load, classification, writes, undo)
+runs through gui.tasks.Task, and results arrive on the UI thread in batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import jobs
+from gui.delegates import ConfidenceDelegate, GenreDelegate
+from gui.detail_pane import DetailPane
+from gui.tasks import Eta, Task
+from gui.track_model import (
+    FILTER_LABELS,
+    FILTER_TIPS,
+    Column,
+    Filter,
+    TrackFilterModel,
+    TrackTableModel,
+)
+from tagger import paths
+from tagger.settings import Settings, load_settings, save_settings
+from tagger.track import DecisionStatus
+
+log = logging.getLogger(__name__)
+
+MAX_RECENT = 10
+DEFAULT_WIDTHS = {
+    Column.STATUS: 96, Column.TITLE: 210, Column.ARTIST: 140, Column.ALBUM: 150, Column.CURRENT: 110,
+    Column.PREDICTED: 120, Column.CONFIDENCE: 120, Column.NEW: 130, Column.FILE: 200,
+}
+
+
+def app_icon() -> QIcon:
+    try:
+        from tagger.resources import resource_path
+
+        path = resource_path("icons", "genrenet.svg")
+        if path.is_file():
+            return QIcon(str(path))
+    except Exception:  # no resources installed: Qt's default icon
+        pass
+    return QIcon()
+
+
+class ErrorsModel(QAbstractTableModel):
+    """Problems a user can act on: path and reason (folders, files, the model)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.items: list[tuple[str, str, str]] = []  # (what, path, reason)
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 3
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return ("When", "Path", "Reason")[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if index.isValid() and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self.items[index.row()][index.column()]
+        return None
+
+    def add(self, what: str, entries: list[tuple[Path | str, str]]) -> None:
+        if not entries:
+            return
+        first = len(self.items)
+        self.beginInsertRows(QModelIndex(), first, first + len(entries) - 1)
+        self.items.extend((what, str(p), reason) for p, reason in entries)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.items = []
+        self.endResetModel()
+
+
+class MainWindow(QMainWindow):
+    """The genre tagger's window. Signals let tests and --screenshot follow the jobs."""
+
+    scan_finished = Signal()
+    classification_finished = Signal()  # also after a cancel, a model error or an empty folder
+    write_finished = Signal()
+    undo_finished = Signal()
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or load_settings()
+        self.setWindowTitle("genrenet")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.folder: Path | None = None
+        self._library = None
+        self._loaded_model = None
+        self._model_key: tuple | None = None
+        self._model_error: str | None = None
+        self._task: Task | None = None  # the scan/classify job in flight
+        self._write_task: Task | None = None
+        self._stage = ""
+        self._eta = Eta()
+        self._progress_done = (0, 0)
+        self._user_chose_filter = False
+        self._taxonomy_namer = None
+        self._ui_state = QSettings(str(paths.config_dir() / "gui.ini"), QSettings.Format.IniFormat)
+
+        self.model = TrackTableModel(self)
+        self.proxy = TrackFilterModel(self)
+        self.proxy.setSourceModel(self.model)
+        self._apply_settings_to_model()
+
+        self._build_table()
+        self.detail = DetailPane()
+        self.errors_model = ErrorsModel(self)
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_central()
+        self._build_statusbar()
+        self._build_errors_dock()
+
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(150)
+        self._counts_timer.timeout.connect(self._on_update_counts)
+        self.model.dataChanged.connect(self._schedule_counts)
+        self.model.rowsInserted.connect(self._schedule_counts)
+        self.model.modelReset.connect(self._schedule_counts)
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(120)
+        self._detail_timer.timeout.connect(self._on_show_detail)
+        self.model.dataChanged.connect(self._on_model_data_changed)
+
+        self._restore_ui_state()
+        self._set_filter(Filter.ALL, user=False)
+        self._update_actions()
+        self._on_update_counts()
+
+    # --- construction ----------------------------------------------------------------------
+
+    def _build_table(self) -> None:
+        t = QTableView()
+        t.setModel(self.proxy)
+        t.setObjectName("ReviewTable")
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        t.setSortingEnabled(True)
+        t.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        t.setAlternatingRowColors(True)
+        t.setWordWrap(False)
+        t.setShowGrid(False)
+        t.setTextElideMode(Qt.TextElideMode.ElideRight)
+        t.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+                          | QAbstractItemView.EditTrigger.SelectedClicked)
+        vh = t.verticalHeader()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(max(24, t.fontMetrics().height() + 8))
+        vh.hide()
+        hh = t.horizontalHeader()
+        hh.setSectionsMovable(True)
+        hh.setStretchLastSection(True)
+        hh.setHighlightSections(False)
+        for col, width in DEFAULT_WIDTHS.items():
+            t.setColumnWidth(col, width)
+        self.confidence_delegate = ConfidenceDelegate(lambda: self.model.threshold, t)
+        t.setItemDelegateForColumn(Column.CONFIDENCE, self.confidence_delegate)
+        self.genre_delegate = GenreDelegate(self._genre_choices, t)
+        t.setItemDelegateForColumn(Column.NEW, self.genre_delegate)
+        t.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        t.selectionModel().currentRowChanged.connect(self._on_selection_changed)
+        self.table = t
+
+    def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, tip: str = "",
+                icon: QStyle.StandardPixmap | None = None, table_only: bool = False) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setToolTip(tip + (f" ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                                if shortcut else ""))
+            a.setStatusTip(tip)
+        if icon is not None:
+            a.setIcon(self.style().standardIcon(icon))
+        a.triggered.connect(slot)
+        if table_only:
+            a.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            self.table.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        S = QStyle.StandardPixmap
+        self.act_open = self._action("&Open Folder…", self._on_open_folder, QKeySequence.StandardKey.Open,
+                                     "Open a folder of music", S.SP_DirOpenIcon)
+        self.act_rescan = self._action("&Rescan", self._on_rescan, "F5",
+                                       "Scan the folder again; only new or changed files are classified again",
+                                       S.SP_BrowserReload)
+        self.act_cancel = self._action("&Cancel", self._on_cancel, "Esc", "Stop the running scan or classification",
+                                       S.SP_BrowserStop)
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_accept = self._action("&Accept", self._on_accept, "A", "Accept the selected predictions",
+                                       S.SP_DialogApplyButton, table_only=True)
+        self.act_reject = self._action("&Reject", self._on_reject, "R",
+                                       "Reject the selected rows: their files are left alone",
+                                       S.SP_DialogCancelButton, table_only=True)
+        self.act_reset = self._action("Re&set to Prediction", self._on_reset, "U",
+                                      "Back to pending, with the model's genre", table_only=True)
+        self.act_edit = self._action("&Edit Genre", self._on_edit, "F2", "Type or pick the genre to write")
+        self.act_accept_all = self._action("Accept All &Above Threshold", self._on_accept_confident, "Ctrl+Shift+A",
+                                           "Accept every pending prediction at or above the review threshold")
+        self.act_album = self._action("Use Album's &Majority Genre", self._on_use_album_majority, "M",
+                                      "Give the selected tracks the genre most of their album got", table_only=True)
+        self.act_play = self._action("&Play / Pause", self._on_play, "Space", "Listen to the selected track",
+                                     S.SP_MediaPlay, table_only=True)
+        self.act_write = self._action("&Write Genres…", self._on_write, "Ctrl+S",
+                                      "Write the accepted and edited genres into the files", S.SP_DialogSaveButton)
+        self.act_undo = self._action("&Undo Last Write", self._on_undo, QKeySequence.StandardKey.Undo,
+                                     "Put back exactly the genre tags the last write replaced", S.SP_ArrowBack)
+        self.act_history = self._action("Write &History…", self._on_history, None, "Earlier writes; undo any of them")
+        self.act_settings = self._action("&Settings…", self._on_settings, QKeySequence.StandardKey.Preferences,
+                                         "Review threshold, device, ID3 version, genre names, model",
+                                         S.SP_FileDialogDetailedView)
+        self.act_retrain = self._action("&Retrain…", self._on_retrain, None, "Train a model on your data")
+        self.act_find = self._action("&Find", self._on_find, QKeySequence.StandardKey.Find)
+        self.act_about = self._action("&About genrenet", self._on_about)
+        self.filter_group = QActionGroup(self)
+        self.filter_actions: dict[Filter, QAction] = {}
+        for i, f in enumerate(Filter):
+            a = QAction(FILTER_LABELS[f], self, checkable=True)
+            a.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            a.setToolTip(FILTER_TIPS[f])
+            a.setData(int(f))
+            a.triggered.connect(lambda _=False, f=f: self._set_filter(f, user=True))
+            self.filter_group.addAction(a)
+            self.filter_actions[f] = a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        m.addAction(self.act_open)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._on_fill_recent)
+        m.addAction(self.act_rescan)
+        m.addAction(self.act_cancel)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Edit")
+        for a in (self.act_accept, self.act_reject, self.act_reset, self.act_edit):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_accept_all)
+        m.addAction(self.act_album)
+        m.addSeparator()
+        m.addAction(self.act_find)
+        m = mb.addMenu("&View")
+        for a in self.filter_actions.values():
+            m.addAction(a)
+        m.addSeparator()
+        self.act_toggle_detail = QAction("&Detail Pane", self, checkable=True, checked=True)
+        self.act_toggle_detail.toggled.connect(lambda on: self.detail.setVisible(on))
+        m.addAction(self.act_toggle_detail)
+        self.view_menu = m
+        m = mb.addMenu("&Tags")
+        m.addAction(self.act_play)
+        m.addSeparator()
+        m.addAction(self.act_write)
+        m.addAction(self.act_undo)
+        m.addAction(self.act_history)
+        m = mb.addMenu("&Tools")
+        m.addAction(self.act_settings)
+        m.addAction(self.act_retrain)
+        m = mb.addMenu("&Help")
+        m.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("MainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.setIconSize(QSize(18, 18))
+        tb.addAction(self.act_open)
+        tb.addAction(self.act_rescan)
+        tb.addSeparator()
+        tb.addAction(self.act_accept)
+        tb.addAction(self.act_reject)
+        tb.addAction(self.act_accept_all)
+        tb.addSeparator()
+        tb.addAction(self.act_write)
+        tb.addAction(self.act_undo)
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
+                             spacer.sizePolicy().verticalPolicy().Preferred)
+        tb.addWidget(spacer)
+        tb.addAction(self.act_settings)
+        self.toolbar = tb
+
+    def _build_central(self) -> None:
+        # filter bar: one button per view, with counts, and the search box
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.setSpacing(2)
+        self.filter_buttons: dict[Filter, QToolButton] = {}
+        for f, a in self.filter_actions.items():
+            b = QToolButton()
+            b.setDefaultAction(a)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setAutoRaise(True)
+            b.setObjectName("FilterButton")
+            self.filter_buttons[f] = b
+            bar.addWidget(b)
+        bar.addStretch(1)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search title, artist, album, genre…  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(260)
+        self.search.textChanged.connect(self._on_search_changed)
+        bar.addWidget(self.search)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(200)
+        self._search_timer.timeout.connect(lambda: self.proxy.set_search(self.search.text()))
+
+        # banner for problems that stop the work (no model, unreadable folder)
+        self.banner = QFrame()
+        self.banner.setObjectName("Banner")
+        self.banner.setStyleSheet("#Banner { background: #fff3e0; border: 1px solid #ffb74d; border-radius: 4px; }"
+                                  "#Banner QLabel { color: #5d4037; }")
+        self.banner_text = QLabel()
+        self.banner_text.setWordWrap(True)
+        self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner_button = QPushButton("Open Settings")
+        self.banner_button.clicked.connect(self._on_banner_button)
+        bl = QHBoxLayout(self.banner)
+        bl.setContentsMargins(10, 6, 10, 6)
+        bl.addWidget(self.banner_text, 1)
+        bl.addWidget(self.banner_button)
+        self.banner.hide()
+
+        # empty state, shown until a folder is open
+        self.welcome = QLabel()
+        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome.setWordWrap(True)
+        self.welcome.setText(
+            "<div style='font-size:15pt; font-weight:600'>Open a music folder to begin</div>"
+            "<p>Choose <b>File ▸ Open Folder…</b> (Ctrl+O) or drop a folder here.<br>"
+            "genrenet listens to each track, predicts its genre and shows the uncertain ones first.<br>"
+            "Nothing is written until you review and press <b>Write</b>; every write can be undone.</p>")
+        self.welcome.setStyleSheet("color: palette(mid);")
+        self.table_stack = QStackedWidget()
+        self.table_stack.addWidget(self.welcome)
+        self.table_stack.addWidget(self.table)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.setSpacing(0)
+        ll.addWidget(self.banner)
+        ll.addLayout(bar)
+        ll.addWidget(self.table_stack, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([900, 400])
+        self.setCentralWidget(self.splitter)
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.status_text = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(240)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self._on_cancel)
+        self.cancel_button.hide()
+        self.counts_label = QLabel()
+        self.model_label = QLabel()
+        self.model_label.setStyleSheet("color: palette(mid);")
+        sb.addWidget(self.status_text, 1)
+        sb.addWidget(self.progress)
+        sb.addWidget(self.cancel_button)
+        sb.addPermanentWidget(self.counts_label)
+        sb.addPermanentWidget(self.model_label)
+
+    def _build_errors_dock(self) -> None:
+        view = QTableView()
+        view.setModel(self.errors_model)
+        view.verticalHeader().hide()
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.horizontalHeader().setStretchLastSection(True)
+        view.setColumnWidth(0, 110)
+        view.setColumnWidth(1, 420)
+        view.setWordWrap(False)
+        view.doubleClicked.connect(self._on_error_activated)
+        dock = QDockWidget("Problems", self)
+        dock.setObjectName("ProblemsDock")
+        dock.setWidget(view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        dock.hide()
+        self.errors_view = view
+        self.errors_dock = dock
+        self.view_menu.addAction(dock.toggleViewAction())
+
+    # --- state -----------------------------------------------------------------------------
+
+    def _restore_ui_state(self) -> None:
+        geometry = self._ui_state.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1360, 820)
+        header = self._ui_state.value("header")
+        if isinstance(header, QByteArray) and not header.isEmpty():
+            self.table.horizontalHeader().restoreState(header)
+            self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        splitter = self._ui_state.value("splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+
+    def _save_ui_state(self) -> None:
+        self._ui_state.setValue("geometry", self.saveGeometry())
+        self._ui_state.setValue("header", self.table.horizontalHeader().saveState())
+        self._ui_state.setValue("splitter", self.splitter.saveState())
+        self._ui_state.sync()
+
+    def _apply_settings_to_model(self) -> None:
+        from tagger.taxonomy import Taxonomy
+
+        try:
+            taxonomy = Taxonomy.load(self.settings.genre_map)
+            namer = taxonomy.name_for
+        except Exception as exc:  # a broken genres.toml must not stop the app
+            log.warning("taxonomy unavailable: %s", exc)
+            namer = str
+        self.model.set_threshold(self.settings.review_threshold)
+        self.model.set_namer(namer, self.settings.genres_to_write)
+        self.proxy.refilter()
+
+    @property
+    def library(self):
+        if self._library is None:
+            from tagger.library import Library
+
+            self._library = Library()
+        return self._library
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and self._task.running
+
+    @property
+    def writing(self) -> bool:
+        return self._write_task is not None and self._write_task.running
+
+    def _update_actions(self) -> None:
+        has_folder = self.folder is not None
+        rows = self._selected_source_rows()
+        counts = self.model.counts()
+        self.act_rescan.setEnabled(has_folder and not self.busy and not self.writing)
+        self.act_cancel.setEnabled(self.busy)
+        for a in (self.act_accept, self.act_reject, self.act_reset, self.act_album, self.act_edit):
+            a.setEnabled(bool(rows) and not self.writing)
+        self.act_play.setEnabled(len(rows) == 1)
+        self.act_accept_all.setEnabled(counts["classified"] > 0 and not self.writing)
+        n = counts["to_write"]
+        self.act_write.setText(f"&Write {n} Genre{'s' if n != 1 else ''}…" if n else "&Write Genres…")
+        self.act_write.setEnabled(n > 0 and not self.writing and not self.busy)
+        self.act_undo.setEnabled(not self.writing and not self.busy)
+        self.act_open.setEnabled(not self.writing)
+
+    # --- opening and scanning --------------------------------------------------------------
+
+    def open_folder(self, folder: Path | str) -> None:
+        """Open a folder: scan it, then classify what needs it. Replaces what was shown."""
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            self._show_banner(f"Cannot open {folder}: it is not a folder (or it is gone).", button=None)
+            self.classification_finished.emit()
+            return
+        self._cancel_running()
+        self.folder = folder.resolve()
+        self._remember_recent(self.folder)
+        self.setWindowTitle(f"{self.folder.name} \u2014 genrenet")
+        self.errors_model.clear()
+        self.errors_dock.hide()
+        self._hide_banner()
+        self.model.clear()
+        self.detail.set_row(None)
+        self.table_stack.setCurrentWidget(self.table)
+        self._user_chose_filter = False
+        self._set_filter(Filter.ALL, user=False)
+        self._start_scan()
+
+    def _start_scan(self) -> None:
+        assert self.folder is not None
+        self._begin_stage("Scanning", f"Scanning {self.folder}…")
+        task = Task(jobs.scan_job, self.library, [self.folder], name="scan")
+        task.progress.connect(self._on_progress)
+        task.succeeded.connect(self._on_scan_done)
+        task.failed.connect(self._on_scan_failed)
+        task.done.connect(self._on_task_done)
+        self._task = task.start()
+        self._update_actions()
+
+    def _on_scan_done(self, report) -> None:
+        self.model.set_tracks(report.tracks)
+        unreadable = [(t.path, t.error) for t in report.tracks if t.error]
+        track_paths = {t.path for t in report.tracks}
+        self._add_errors("scan", [(p, e) for p, e in report.errors if p not in track_paths] + unreadable)
+        self.scan_finished.emit()
+        if report.cancelled:
+            self._end_stage(f"Scan cancelled: {len(report.tracks)} files listed.")
+            self.classification_finished.emit()
+            return
+        found = len(report.tracks)
+        if found == 0:
+            self._end_stage("")
+            self._show_banner(f"No mp3 files in {self.folder}.", button=None)
+            self.classification_finished.emit()
+            return
+        self._scan_summary = (f"{found:,} files ({report.new:,} new, {report.changed:,} changed, "
+                              f"{report.unchanged:,} unchanged)")
+        self._start_classify()
+
+    def _on_scan_failed(self, message: str) -> None:
+        self._end_stage("")
+        self._show_banner(f"Could not scan {self.folder}: {message}", button=None)
+        self.classification_finished.emit()
+
+    # --- classification --------------------------------------------------------------------
+
+    def _start_classify(self) -> None:
+        key = (self.settings.model_path, self.settings.device)
+        if self._loaded_model is not None and self._model_key == key:
+            self._classify_with(self._loaded_model)
+            return
+        self._begin_stage("Loading model", "Loading the genre model…")
+        self.progress.setRange(0, 0)
+        task = Task(jobs.load_model_job, self.settings.model_path, self.settings.device, name="load model")
+        task.succeeded.connect(lambda model, key=key: self._on_model_loaded(model, key))
+        task.failed.connect(self._on_model_failed)
+        task.done.connect(self._on_task_done)
+        self._task = task.start()
+
+    def _on_model_loaded(self, model, key) -> None:
+        self._loaded_model, self._model_key, self._model_error = model, key, None
+        self.detail.set_feature_config(model.features)
+        name = Path(model.path).name if model.path else "default model"
+        self.model_label.setText(f"Model: {name} ({model.device.type})")
+        self.model_label.setToolTip(f"{model.path}\n{model.arch}, {len(model.labels)} genres")
+        # the model-load task is done; start classifying on the next turn of the event loop
+        QTimer.singleShot(0, lambda: self._classify_with(model))
+
+    def _on_model_failed(self, message: str) -> None:
+        self._loaded_model, self._model_error = None, message
+        self.model_label.setText("No model")
+        self._end_stage("")
+        self._show_banner(f"The genre model could not be loaded: {message}\n"
+                          "Choose a model file in Settings \u25b8 Model, or train one in Settings \u25b8 Retrain. "
+                          "The files are listed; nothing is written.", button="Open Settings")
+        self._add_errors("model", [(self.settings.model_path or "(default model)", message)])
+        self.classification_finished.emit()
+
+    def _classify_with(self, model) -> None:
+        tracks = [r.track for r in self.model.rows() if r.track.error is None]
+        self._begin_stage("Classifying", f"Classifying {len(tracks):,} files…")
+        task = Task(jobs.classify_job, self.library, tracks, model, self.settings.windows_per_track,
+                    stream=True, name="classify")
+        task.progress.connect(self._on_progress)
+        task.items.connect(self._on_results)
+        task.failed.connect(self._on_classify_failed)
+        task.done.connect(self._on_classify_done)
+        task.done.connect(self._on_task_done)
+        self._task = task.start()
+        self._update_actions()
+
+    def _on_results(self, results: list) -> None:
+        self.model.apply_results(results)
+        errors = [(r.path, r.error) for r in results if r.error]
+        self._add_errors("classify", errors)
+
+    def _on_classify_failed(self, message: str) -> None:
+        self._show_banner(f"Classification stopped: {message}", button=None)
+
+    def _on_classify_done(self, cancelled: bool) -> None:
+        counts = self.model.counts()
+        flagged = self.model.update_albums()
+        if self.table.horizontalHeader().sortIndicatorSection() >= 0:
+            hh = self.table.horizontalHeader()
+            self.model.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
+        if cancelled:
+            self._end_stage(f"Classification cancelled: {counts['classified']:,} of {counts['total']:,} "
+                            "files classified. Rescan (F5) to go on.")
+        else:
+            extra = f", {flagged} disagree with their album" if flagged else ""
+            self._end_stage(f"{getattr(self, '_scan_summary', '')}. Classified {counts['classified']:,}: "
+                            f"{counts['review']:,} need review{extra}.")
+        if not self._user_chose_filter and counts["review"] > 0:
+            self._set_filter(Filter.NEEDS_REVIEW, user=False)
+        if not self.table.selectionModel().hasSelection():
+            self.select_first_needing_review()
+        self.classification_finished.emit()
+
+    def select_first_needing_review(self) -> bool:
+        """Select the first visible row whose prediction needs review (else the first row)."""
+        target = None
+        for r in range(self.proxy.rowCount()):
+            src = self.proxy.mapToSource(self.proxy.index(r, 0)).row()
+            row = self.model.row_at(src)
+            if self.model.needs_review(row) and row.status == DecisionStatus.PENDING:
+                target = r
+                break
+        if target is None and self.proxy.rowCount():
+            target = 0
+        if target is None:
+            return False
+        index = self.proxy.index(target, Column.TITLE)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        self._on_show_detail()
+        return True
+
+    # --- progress --------------------------------------------------------------------------
+
+    def _begin_stage(self, stage: str, text: str) -> None:
+        self._stage = stage
+        self._eta.restart()
+        self.status_text.setText(text)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+
+    def _end_stage(self, text: str) -> None:
+        self._stage = ""
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.status_text.setText(text)
+        self._update_actions()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self._progress_done = (done, total)
+        if total <= 0:
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done:,} / {total:,}")
+        eta = self._eta.text(done, total)
+        errors = self.model.counts()["errors"] if self._stage == "Classifying" else 0
+        parts = [f"{self._stage} {done:,} of {total:,}"]
+        if errors:
+            parts.append(f"{errors:,} errors")
+        if eta:
+            parts.append(eta)
+        self.status_text.setText(" \u00b7 ".join(parts))
+
+    def _on_task_done(self, _cancelled: bool) -> None:
+        self._update_actions()
+
+    def _on_cancel(self) -> None:
+        if self._task is not None and self._task.running:
+            self._task.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status_text.setText("Stopping…")
+        if self._write_task is not None and self._write_task.running:
+            self._write_task.cancel()
+
+    def cancel_classification(self) -> None:
+        self._on_cancel()
+
+    def _cancel_running(self) -> None:
+        if self._task is not None and self._task.running:
+            task = self._task
+            task.cancel()
+            for sig in (task.succeeded, task.items, task.progress, task.failed, task.done):
+                try:
+                    sig.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
+            task.done.connect(task._on_done)
+        self._task = None
+
+    # --- review ----------------------------------------------------------------------------
+
+    def _selected_source_rows(self) -> list[int]:
+        sel = self.table.selectionModel()
+        if sel is None:
+            return []
+        rows = {self.proxy.mapToSource(i).row() for i in sel.selectedRows()}
+        return sorted(r for r in rows if r >= 0)
+
+    def _advance_after_decision(self, rows: list[int]) -> None:
+        """After deciding one row, move to the next one, as a reviewer works down the list."""
+        if len(rows) != 1:
+            return
+        current = self.table.currentIndex()
+        nxt = current.row() + 1
+        if current.isValid() and nxt < self.proxy.rowCount():
+            index = self.proxy.index(nxt, current.column())
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _on_accept(self) -> None:
+        rows = self._selected_source_rows()
+        n = self.model.set_status(rows, DecisionStatus.ACCEPTED)
+        self.statusBar().showMessage(f"Accepted {n} row{'s' if n != 1 else ''}", 3000)
+        self._advance_after_decision(rows)
+
+    def _on_reject(self) -> None:
+        rows = self._selected_source_rows()
+        n = self.model.set_status(rows, DecisionStatus.REJECTED)
+        self.statusBar().showMessage(f"Rejected {n} row{'s' if n != 1 else ''}: their files stay as they are", 3000)
+        self._advance_after_decision(rows)
+
+    def _on_reset(self) -> None:
+        self.model.set_status(self._selected_source_rows(), DecisionStatus.PENDING)
+
+    def _on_edit(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.table.edit(self.proxy.index(index.row(), Column.NEW))
+
+    def _on_accept_confident(self) -> None:
+        n = self.model.accept_confident()
+        self.statusBar().showMessage(
+            f"Accepted {n:,} prediction{'s' if n != 1 else ''} at or above {self.model.threshold:.0%}", 5000)
+
+    def _on_use_album_majority(self) -> None:
+        rows = self._selected_source_rows()
+        n = self.model.use_album_majority(rows)
+        if n == 0:
+            self.statusBar().showMessage("The selected tracks have no album majority (an album needs two or more "
+                                         "classified tracks with the same album tag in one folder)", 6000)
+        else:
+            self.statusBar().showMessage(f"{n} track{'s' if n != 1 else ''} set to the album's majority genre", 4000)
+
+    def _on_play(self) -> None:
+        self.detail.toggle_playback()
+
+    def _on_find(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _genre_choices(self) -> list[str]:
+        names = set(self.model.genre_names())
+        if self._loaded_model is not None:
+            namer = self.model._namer
+            names.update(namer(label) for label in self._loaded_model.labels)
+        return sorted(names, key=str.casefold)
+
+    def _set_filter(self, f: Filter, user: bool) -> None:
+        if user:
+            self._user_chose_filter = True
+        self.filter_actions[f].setChecked(True)
+        self.proxy.set_mode(f)
+        self._schedule_detail()
+
+    def _on_search_changed(self, _text: str) -> None:
+        self._search_timer.start()
+
+    def _schedule_counts(self, *args) -> None:
+        if not self._counts_timer.isActive():
+            self._counts_timer.start()
+
+    def _on_update_counts(self) -> None:
+        counts = self.model.filter_counts()
+        for f, a in self.filter_actions.items():
+            n = counts.get(f)
+            a.setText(f"{FILTER_LABELS[f]} ({n:,})" if n is not None else FILTER_LABELS[f])
+        c = self.model.counts()
+        if c["total"]:
+            self.counts_label.setText(f"{c['total']:,} files \u00b7 {c['review']:,} to review \u00b7 "
+                                      f"{c['to_write']:,} to write")
+        else:
+            self.counts_label.setText("")
+        self._update_actions()
+
+    def _on_selection_changed(self, *args) -> None:
+        self._update_actions()
+        self._schedule_detail()
+
+    def _schedule_detail(self) -> None:
+        self._detail_timer.start()
+
+    def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles=()) -> None:
+        row = self.detail.current_row()
+        if row is None:
+            return
+        i = self.model.row_of(row.track.path)
+        if i is not None and top.row() <= i <= bottom.row():
+            self._schedule_detail()
+
+    def _on_show_detail(self) -> None:
+        index = self.table.currentIndex()
+        rows = self._selected_source_rows()
+        if index.isValid():
+            src = self.proxy.mapToSource(index).row()
+            self.detail.set_row(self.model.row_at(src) if (not rows or src in rows) else self.model.row_at(rows[0]))
+        elif rows:
+            self.detail.set_row(self.model.row_at(rows[0]))
+        else:
+            self.detail.set_row(None)
+
+    # --- write and undo --------------------------------------------------------------------
+
+    def _on_write(self) -> None:
+        decisions = self.model.decisions()
+        if not decisions:
+            QMessageBox.information(self, "Write genres", "Nothing to write: accept or edit some rows first.")
+            return
+        rows = {r.track.path: r for r in self.model.rows()}
+        dialog = WriteSummaryDialog([(d.path, rows[d.path].track.current_genre or "", "; ".join(d.genres))
+                                     for d in decisions], self.settings, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.start_write(decisions)
+
+    def start_write(self, decisions) -> None:
+        """Write these decisions off the UI thread (the summary was confirmed)."""
+        n = len(decisions)
+        self._begin_stage("Writing", f"Writing {n:,} files…")
+        desc = f"{n} genre{'s' if n != 1 else ''} in {self.folder.name if self.folder else 'files'}"
+        task = Task(jobs.write_job, self.library, decisions, self.settings.id3_version, self.settings.separator,
+                    desc, name="write")
+        task.progress.connect(self._on_progress)
+        task.succeeded.connect(self._on_write_done)
+        task.failed.connect(self._on_write_failed)
+        task.done.connect(lambda _c: self._update_actions())
+        self._write_task = task.start()
+        self._update_actions()
+
+    def _on_write_done(self, outcome: jobs.WriteOutcome) -> None:
+        self.model.mark_written(outcome.tracks)
+        self.model.mark_errors(outcome.errors)
+        self._add_errors("write", outcome.errors)
+        report = outcome.report
+        text = f"Wrote {len(report.written):,} files"
+        if report.batch_id is not None:
+            text += f" (batch {report.batch_id}; Ctrl+Z undoes it)"
+        if report.cancelled:
+            text += "; cancelled before the end"
+        if outcome.errors:
+            text += f"; {len(outcome.errors):,} could not be written (see Problems)"
+        self._write_task_finished(text)
+        if outcome.errors and not self._quiet:
+            ErrorListDialog("Some files were not written", outcome.errors, self).exec()
+        self.write_finished.emit()
+
+    def _on_write_failed(self, message: str) -> None:
+        self._write_task_finished("")
+        self._show_banner(f"Writing stopped: {message}", button=None)
+        self.write_finished.emit()
+
+    def _write_task_finished(self, text: str) -> None:
+        self._end_stage(text)
+
+    _quiet = False  # tests and --screenshot set this: no modal dialogs pop up
+
+    def _on_undo(self) -> None:
+        self.undo(None)
+
+    def undo(self, batch_id: int | None = None) -> None:
+        """Undo one write batch off the UI thread (None: the last one not yet undone)."""
+        if self.writing or self.busy:
+            return
+        known = {r.track.path: r.track for r in self.model.rows()}
+        self._begin_stage("Undoing", "Putting back the genres of the last write…")
+        task = Task(jobs.undo_job, self.library, batch_id, known, name="undo")
+        task.succeeded.connect(self._on_undo_done)
+        task.failed.connect(self._on_undo_failed)
+        task.done.connect(lambda _c: self._update_actions())
+        self._write_task = task.start()
+        self._update_actions()
+
+    def _on_undo_done(self, outcome: jobs.UndoOutcome) -> None:
+        report = outcome.report
+        self.model.refresh_tracks(outcome.tracks)
+        self._add_errors("undo", outcome.errors)
+        if report is None:
+            self._end_stage(f"Nothing undone: {outcome.message}.")
+        else:
+            text = f"Undid batch {report.batch_id}: {len(report.restored):,} files restored"
+            if outcome.errors:
+                text += f"; {len(outcome.errors):,} refused (see Problems)"
+            self._end_stage(text)
+        self.undo_finished.emit()
+
+    def _on_undo_failed(self, message: str) -> None:
+        self._end_stage("")
+        self._show_banner(f"Undo failed: {message}", button=None)
+        self.undo_finished.emit()
+
+    def _on_history(self) -> None:
+        task = Task(jobs.history_job, name="history")
+        task.succeeded.connect(self._on_history_loaded)
+        task.failed.connect(lambda msg: QMessageBox.warning(self, "Write history", msg))
+        self._history_task = task.start()
+
+    def _on_history_loaded(self, batches) -> None:
+        dialog = HistoryDialog(batches, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen is not None:
+            self.undo(dialog.chosen)
+
+    # --- settings and retrain --------------------------------------------------------------
+
+    def _on_settings(self, page: str | None = None) -> None:
+        from gui.settings_dialog import SettingsDialog
+
+        labels = list(self._loaded_model.labels) if self._loaded_model is not None else []
+        dialog = SettingsDialog(self.settings, labels, self, current_folder=self.folder)
+        if isinstance(page, str):
+            dialog.show_page(page)
+        dialog.model_chosen.connect(self._on_model_chosen)
+        self._settings_dialog = dialog
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_settings is not None:
+            self.apply_settings(dialog.result_settings)
+        self._settings_dialog = None
+
+    def _on_retrain(self) -> None:
+        self._on_settings("Retrain")
+
+    def _on_model_chosen(self, path: str) -> None:
+        """Retrain's 'Use this model': switch now and classify the folder again."""
+        self.apply_settings(self.settings.with_changes(model_path=path))
+
+    def apply_settings(self, new: Settings) -> None:
+        """Save settings and follow them: names, threshold, and a reclassify if the model changed."""
+        old = self.settings
+        self.settings = new
+        save_settings(new)
+        self._apply_settings_to_model()
+        self.model.update_albums()
+        model_changed = (old.model_path, old.device, old.windows_per_track) != (
+            new.model_path, new.device, new.windows_per_track)
+        if model_changed:
+            self._loaded_model = None
+            self._model_key = None
+            self._hide_banner()
+            if self.folder is not None and not self.writing:
+                self._cancel_running()
+                self._start_scan()
+
+    # --- folders, recent, drag and drop ----------------------------------------------------
+
+    def _on_open_folder(self) -> None:
+        start = str(self.folder or (Path(self.settings.recent_folders[0]) if self.settings.recent_folders
+                                    else Path.home()))
+        name = QFileDialog.getExistingDirectory(self, "Open a music folder", start)
+        if name:
+            self.open_folder(Path(name))
+
+    def _on_rescan(self) -> None:
+        if self.folder is not None and not self.busy and not self.writing:
+            self._hide_banner()
+            self._start_scan()
+
+    def _remember_recent(self, folder: Path) -> None:
+        recent = [str(folder)] + [f for f in self.settings.recent_folders if f != str(folder)]
+        self.settings = self.settings.with_changes(recent_folders=tuple(recent[:MAX_RECENT]))
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            log.warning("could not save recent folders: %s", exc)
+
+    def _on_fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for i, folder in enumerate(self.settings.recent_folders):
+            a = self.recent_menu.addAction(f"&{i + 1} {folder}" if i < 9 else folder)
+            a.setEnabled(Path(folder).is_dir())
+            a.triggered.connect(lambda _=False, f=folder: self.open_folder(Path(f)))
+        if not self.settings.recent_folders:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def dragEnterEvent(self, event) -> None:
+        if _dropped_folder(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        folder = _dropped_folder(event.mimeData())
+        if folder is not None:
+            event.acceptProposedAction()
+            self.open_folder(folder)
+
+    # --- problems and banner ---------------------------------------------------------------
+
+    def _add_errors(self, what: str, entries: list[tuple[Path | str, str]]) -> None:
+        if entries:
+            self.errors_model.add(what, entries)
+            self.errors_dock.setWindowTitle(f"Problems ({len(self.errors_model.items):,})")
+            if not self.errors_dock.isVisible() and not self._quiet:
+                self.errors_dock.show()
+
+    def _on_error_activated(self, index: QModelIndex) -> None:
+        path = Path(self.errors_model.items[index.row()][1])
+        i = self.model.row_of(path)
+        if i is None:
+            return
+        self.search.clear()
+        self.proxy.set_search("")
+        self._set_filter(Filter.ALL, user=True)
+        proxy_index = self.proxy.mapFromSource(self.model.index(i, Column.TITLE))
+        self.table.selectionModel().setCurrentIndex(
+            proxy_index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(proxy_index)
+
+    def _show_banner(self, text: str, button: str | None) -> None:
+        self.banner_text.setText(text)
+        self.banner_button.setVisible(button is not None)
+        if button:
+            self.banner_button.setText(button)
+        self.banner.show()
+
+    def _hide_banner(self) -> None:
+        self.banner.hide()
+
+    def _on_banner_button(self) -> None:
+        self._on_settings("Model")
+
+    def _on_about(self) -> None:
+        QMessageBox.about(self, "About genrenet",
+                          "<b>genrenet</b><br>Consistent genre tags for your music collection, computed on your "
+                          "own machine from the audio itself.<br><br>Review the uncertain predictions, write "
+                          "the genres, undo any write.")
+
+    # --- closing ---------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.writing:
+            answer = QMessageBox.question(self, "Writing in progress",
+                                          "Files are being written. Stop after the current file and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self._save_ui_state()
+        self._cancel_running()
+        if self._write_task is not None:
+            self._write_task.cancel()
+        from gui import tasks
+
+        tasks.shutdown(10000)
+        event.accept()
+
+
+def _dropped_folder(mime) -> Path | None:
+    if not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.is_dir():
+                return path
+            if path.is_file():
+                return path.parent
+    return None
+
+
+class WriteSummaryDialog(QDialog):
+    """Before writing: every file with its genre now and the genre it will get."""
+
+    def __init__(self, changes: list[tuple[Path, str, str]], settings: Settings, parent=None) -> None:
+        super().__init__(parent)
+        n = len(changes)
+        self.setWindowTitle(f"Write {n} genre{'s' if n != 1 else ''}")
+        self.resize(820, 480)
+        model = _SummaryModel(changes, self)
+        view = QTableView()
+        view.setModel(model)
+        view.verticalHeader().hide()
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setWordWrap(False)
+        view.setColumnWidth(0, 420)
+        view.setColumnWidth(1, 150)
+        view.horizontalHeader().setStretchLastSection(True)
+        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
+        head = QLabel(f"<b>{n:,} file{'s' if n != 1 else ''}</b> will get a new genre tag "
+                      f"(ID3 v2.{settings.id3_version} for files without a tag). Only the genre frame changes; "
+                      "you can undo this write from the Tags menu.")
+        head.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.write_button = buttons.addButton(f"Write {n:,} file{'s' if n != 1 else ''}",
+                                              QDialogButtonBox.ButtonRole.AcceptRole)
+        self.write_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(head)
+        layout.addWidget(view, 1)
+        layout.addWidget(buttons)
+        self.view = view
+
+
+class _SummaryModel(QAbstractTableModel):
+    def __init__(self, changes: list[tuple[Path, str, str]], parent=None) -> None:
+        super().__init__(parent)
+        self.changes = changes
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.changes)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 3
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return ("File", "Genre now", "\u2192 New genre")[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        path, old, new = self.changes[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (str(path), old or "(none)", new)[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
+            return str(path)
+        return None
+
+
+class ErrorListDialog(QDialog):
+    def __init__(self, title: str, errors: list[tuple[Path, str]], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(760, 360)
+        model = ErrorsModel(self)
+        model.add("", errors)
+        view = QTableView()
+        view.setModel(model)
+        view.hideColumn(0)
+        view.verticalHeader().hide()
+        view.setColumnWidth(1, 420)
+        view.horizontalHeader().setStretchLastSection(True)
+        label = QLabel(f"{len(errors):,} file{'s' if len(errors) != 1 else ''} could not be written; "
+                       "the others were. These files are unchanged:")
+        label.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(view, 1)
+        layout.addWidget(buttons)
+
+
+class HistoryDialog(QDialog):
+    """Earlier write batches; 'Undo' restores the chosen one."""
+
+    def __init__(self, batches, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Write history")
+        self.resize(700, 360)
+        self.chosen: int | None = None
+        self.batches = list(batches)
+        from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+        model = QStandardItemModel(0, 4, self)
+        model.setHorizontalHeaderLabels(["Batch", "When", "Files", "What"])
+        for b in self.batches:
+            items = [QStandardItem(str(b.id)), QStandardItem(str(b.created_at)),
+                     QStandardItem(str(b.file_count)),
+                     QStandardItem(f"{b.description}{'  (undone)' if b.undone else ''}")]
+            for it in items:
+                it.setEditable(False)
+                if b.undone:
+                    it.setForeground(Qt.GlobalColor.gray)
+            model.appendRow(items)
+        self.view = QTableView()
+        self.view.setModel(model)
+        self.view.verticalHeader().hide()
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.setColumnWidth(1, 170)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.undo_button = buttons.addButton("Undo This Write", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.undo_button.setEnabled(False)
+        buttons.accepted.connect(self._on_undo)
+        buttons.rejected.connect(self.reject)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection)
+        layout = QVBoxLayout(self)
+        if not self.batches:
+            layout.addWidget(QLabel("Nothing has been written yet."))
+        layout.addWidget(self.view, 1)
+        layout.addWidget(buttons)
+
+    def _on_selection(self, *args) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        self.undo_button.setEnabled(bool(rows) and not self.batches[rows[0].row()].undone)
+
+    def _on_undo(self) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        if rows:
+            self.chosen = self.batches[rows[0].row()].id
+            self.accept()

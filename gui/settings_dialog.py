@@ -1,0 +1,755 @@
+"""The settings dialog: one page per topic, each with paired load(settings) / save() -> changes.
+
+Pages only edit values; the Settings dataclass (tagger/settings.py) owns defaults, descriptions
+and validation. The Retrain page starts training as a separate process (gui/training_runner.py).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QStandardItem,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.tasks import Task
+from gui.training_runner import TrainingRunner
+from tagger import paths
+from tagger.settings import Settings, description
+
+
+class Page(QWidget):
+    """A settings page: load() fills the widgets, save() returns the changed fields."""
+
+    title = ""
+
+    def load(self, settings: Settings) -> None:
+        raise NotImplementedError
+
+    def save(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def problem(self) -> str | None:
+        """Why the page's values cannot be saved, or None."""
+        return None
+
+
+def _hint(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(mid);")
+    return label
+
+
+class ReviewPage(Page):
+    title = "Review and writing"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setToolTip(description("review_threshold"))
+        self.genres = QSpinBox()
+        self.genres.setRange(1, 5)
+        self.genres.setToolTip(description("genres_to_write"))
+        self.separator = QLineEdit()
+        self.separator.setMaximumWidth(80)
+        self.separator.setToolTip(description("separator"))
+        self.id3 = QComboBox()
+        self.id3.addItem("ID3 v2.3 (most compatible)", 3)
+        self.id3.addItem("ID3 v2.4", 4)
+        self.id3.setToolTip(description("id3_version"))
+        form = QFormLayout(self)
+        form.addRow("Review threshold:", self.threshold)
+        form.addRow(_hint(description("review_threshold")))
+        form.addRow("Genres to write:", self.genres)
+        form.addRow(_hint(description("genres_to_write")))
+        form.addRow("Separator:", self.separator)
+        form.addRow(_hint(description("separator")))
+        form.addRow("ID3 version:", self.id3)
+        form.addRow(_hint(description("id3_version")))
+
+    def load(self, settings: Settings) -> None:
+        self.threshold.setValue(settings.review_threshold)
+        self.genres.setValue(settings.genres_to_write)
+        self.separator.setText(settings.separator)
+        self.id3.setCurrentIndex(max(0, self.id3.findData(settings.id3_version)))
+
+    def save(self) -> dict[str, Any]:
+        return {
+            "review_threshold": round(self.threshold.value(), 4),
+            "genres_to_write": self.genres.value(),
+            "separator": self.separator.text() or "; ",
+            "id3_version": self.id3.currentData(),
+        }
+
+
+class ProcessingPage(Page):
+    title = "Processing"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        from tagger.device import available_devices
+
+        have = available_devices()
+        self.device = QComboBox()
+        best = have[0].upper() if have[0] != "cpu" else "CPU"
+        for value, text in (("auto", f"Automatic (uses {best} here)"), ("cpu", "CPU"),
+                            ("cuda", "NVIDIA CUDA"), ("mps", "Apple MPS")):
+            ok = value == "auto" or value in have
+            self.device.addItem(text if ok else f"{text} (not available here)", value)
+            if not ok:
+                self.device.model().item(self.device.count() - 1).setEnabled(False)
+        self.device.setToolTip(description("device"))
+        self.windows = QSpinBox()
+        self.windows.setRange(1, 64)
+        self.windows.setToolTip(description("windows_per_track"))
+        form = QFormLayout(self)
+        form.addRow("Device:", self.device)
+        form.addRow(_hint(f"{description('device')} Available here: {', '.join(have)}."))
+        form.addRow("Windows per track:", self.windows)
+        form.addRow(_hint(description("windows_per_track") + " More windows: slower, steadier."))
+
+    def load(self, settings: Settings) -> None:
+        i = self.device.findData(settings.device)
+        self.device.setCurrentIndex(i if i >= 0 else 0)
+        self.windows.setValue(settings.windows_per_track)
+
+    def save(self) -> dict[str, Any]:
+        return {"device": self.device.currentData(), "windows_per_track": self.windows.value()}
+
+
+def model_summary(path: Path, *, progress, cancel) -> str:
+    """Worker: a short description of a model file; raises ModelError for a bad one."""
+    from tagger.checkpoint import read_checkpoint
+
+    data = read_checkpoint(path)
+    labels = data["labels"]
+    metrics = data.get("metrics") or {}
+    acc = next((metrics[k] for k in ("test_accuracy", "accuracy", "val_accuracy") if k in metrics), None)
+    trained = data.get("trained_on") or {}
+    parts = [f"{data['arch']}, {len(labels)} genres: {', '.join(labels[:12])}{'…' if len(labels) > 12 else ''}"]
+    if acc is not None:
+        parts.append(f"accuracy {float(acc):.1%}")
+    if trained.get("datasets"):
+        parts.append("trained on " + ", ".join(map(str, trained["datasets"])))
+    return "; ".join(parts)
+
+
+class ModelPage(Page):
+    title = "Model"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        from tagger.resources import default_model_path
+
+        self._default = default_model_path()
+        self.use_default = QRadioButton("The shipped default model")
+        self.use_file = QRadioButton("A model file:")
+        group = QButtonGroup(self)
+        group.addButton(self.use_default)
+        group.addButton(self.use_file)
+        if self._default is None:
+            self.use_default.setText("The shipped default model (none is shipped in this build)")
+            self.use_default.setEnabled(False)
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("/path/to/model.pt")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._problem: str | None = None
+        self._task: Task | None = None
+        row = QHBoxLayout()
+        row.addWidget(self.use_file)
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.use_default)
+        layout.addLayout(row)
+        layout.addWidget(self.info)
+        layout.addWidget(_hint(description("model_path") + " Train your own on the Retrain page."))
+        layout.addStretch(1)
+        self.path.editingFinished.connect(self._on_path_changed)
+        self.use_file.toggled.connect(self._on_path_changed)
+
+    def load(self, settings: Settings) -> None:
+        if settings.model_path or self._default is None:
+            self.use_file.setChecked(True)
+            self.path.setText(settings.model_path or "")
+        else:
+            self.use_default.setChecked(True)
+        self._on_path_changed()
+
+    def save(self) -> dict[str, Any]:
+        if self.use_file.isChecked() and self.path.text().strip():
+            return {"model_path": str(Path(self.path.text().strip()).expanduser())}
+        return {"model_path": None}
+
+    def problem(self) -> str | None:
+        return self._problem
+
+    def set_path(self, path: Path) -> None:
+        self.use_file.setChecked(True)
+        self.path.setText(str(path))
+        self._on_path_changed()
+
+    def _on_browse(self) -> None:
+        start = self.path.text() or str(paths.data_dir())
+        name, _ = QFileDialog.getOpenFileName(self, "Choose a genre model", start,
+                                              "genrenet models (*.pt);;All files (*)")
+        if name:
+            self.set_path(Path(name))
+
+    def _on_path_changed(self) -> None:
+        if self.use_default.isChecked():
+            target = self._default
+        else:
+            text = self.path.text().strip()
+            target = Path(text).expanduser() if text else None
+        if target is None:
+            self._problem = "Choose a model file (or train one on the Retrain page)." if self.use_file.isChecked() else None
+            self.info.setText(self._problem or "")
+            return
+        self._problem = None
+        self.info.setText("Checking the model…")
+        task = Task(model_summary, target, name="model summary")
+        task.succeeded.connect(self._on_summary)
+        task.failed.connect(self._on_summary_failed)
+        self._task = task.start()
+
+    def _on_summary(self, text: str) -> None:
+        self._problem = None
+        self.info.setStyleSheet("")
+        self.info.setText(text)
+
+    def _on_summary_failed(self, message: str) -> None:
+        self._problem = f"This model cannot be used: {message}"
+        self.info.setStyleSheet("color: #c62828;")
+        self.info.setText(self._problem)
+
+
+class GenreNamesPage(Page):
+    title = "Genre names"
+
+    def __init__(self, labels: list[str], parent=None) -> None:
+        super().__init__(parent)
+        from tagger.taxonomy import Taxonomy
+
+        self._base = Taxonomy.load({})
+        self._labels = list(dict.fromkeys(list(labels) + list(self._base.names)))
+        self.table_model = QStandardItemModel(0, 3, self)
+        self.table_model.setHorizontalHeaderLabels(["Model label", "Default name", "Write as"])
+        self.table = QTableView()
+        self.table.setModel(self.table_model)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
+        reset = QPushButton("Reset all to defaults")
+        reset.clicked.connect(self._on_reset)
+        layout = QVBoxLayout(self)
+        layout.addWidget(_hint("The genre name written into your files for each model label. "
+                               "Leave 'Write as' empty to use the default name."))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(reset, 0, Qt.AlignmentFlag.AlignRight)
+
+    def load(self, settings: Settings) -> None:
+        self.table_model.removeRows(0, self.table_model.rowCount())
+        extra = [k for k in settings.genre_map if k not in self._labels]
+        for label in self._labels + extra:
+            items = [QStandardItem(label), QStandardItem(self._base.name_for(label)),
+                     QStandardItem(settings.genre_map.get(label, ""))]
+            for item in items[:2]:
+                item.setEditable(False)
+            self.table_model.appendRow(items)
+
+    def save(self) -> dict[str, Any]:
+        mapping = {}
+        for r in range(self.table_model.rowCount()):
+            label = self.table_model.item(r, 0).text()
+            name = self.table_model.item(r, 2).text().strip()
+            if name and name != self._base.name_for(label):
+                mapping[label] = name
+        return {"genre_map": mapping}
+
+    def _on_reset(self) -> None:
+        for r in range(self.table_model.rowCount()):
+            self.table_model.item(r, 2).setText("")
+
+
+def clear_cache_job(*, progress, cancel) -> None:
+    from tagger.library import Library
+
+    Library().clear()
+
+
+class StoragePage(Page):
+    title = "Storage"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.cache = QLabel(str(paths.cache_dir()))
+        self.cache.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data = QLabel(str(paths.data_dir()))
+        self.data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.config = QLabel(str(paths.config_dir()))
+        self.config.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.clear = QPushButton("Clear cache")
+        self.clear.setToolTip("Forget scanned tags and predictions; the next scan reads and classifies everything again. "
+                              "The write journal (undo) is kept.")
+        self.clear.clicked.connect(self._on_clear)
+        self.status = QLabel()
+        open_cache = QPushButton("Open")
+        open_cache.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.cache_dir()))))
+        row = QHBoxLayout()
+        row.addWidget(self.cache, 1)
+        row.addWidget(open_cache)
+        form = QFormLayout(self)
+        form.addRow("Cache (scans, predictions):", row)
+        form.addRow("", self.clear)
+        form.addRow("", self.status)
+        form.addRow("Write journal (undo):", self.data)
+        form.addRow("Settings:", self.config)
+        form.addRow(_hint("Set GENRENET_CACHE_DIR, GENRENET_DATA_DIR or GENRENET_CONFIG_DIR before "
+                          "starting genrenet to keep these elsewhere."))
+
+    def load(self, settings: Settings) -> None:
+        pass
+
+    def save(self) -> dict[str, Any]:
+        return {}
+
+    def _on_clear(self) -> None:
+        self.clear.setEnabled(False)
+        self.status.setText("Clearing…")
+        task = Task(clear_cache_job, name="clear cache")
+        task.succeeded.connect(lambda _: self.status.setText("Cache cleared."))
+        task.failed.connect(lambda msg: self.status.setText(f"Could not clear the cache: {msg}"))
+        task.done.connect(lambda _c: self.clear.setEnabled(True))
+        self._task = task.start()
+
+
+class CurveView(QWidget):
+    """Live training curves: accuracy per epoch (train and validation), drawn with QPainter."""
+
+    SERIES = (("val_accuracy", "validation accuracy", QColor("#1e88e5")),)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.points: dict[str, list[tuple[float, float]]] = {k: [] for k, _, _ in self.SERIES}
+        self.epochs = 1
+        self.setMinimumHeight(160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def clear(self, epochs: int) -> None:
+        self.points = {k: [] for k, _, _ in self.SERIES}
+        self.epochs = max(1, epochs)
+        self.update()
+
+    def add(self, key: str, epoch: float, value: float) -> None:
+        self.points.setdefault(key, []).append((epoch, value))
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fg = self.palette().color(self.foregroundRole())
+        left, top, right, bottom = 36, 8, self.width() - 10, self.height() - 22
+        p.fillRect(self.rect(), self.palette().base())
+        p.setPen(QPen(QColor(0, 0, 0, 40)))
+        for k in range(0, 11, 2):
+            y = bottom - (bottom - top) * k / 10
+            p.drawLine(QPointF(left, y), QPointF(right, y))
+            p.setPen(fg)
+            p.drawText(QRectF(0, y - 8, left - 4, 16), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                       f"{k * 10}%")
+            p.setPen(QPen(QColor(0, 0, 0, 40)))
+        p.setPen(fg)
+        p.drawText(QRectF(left, bottom + 4, right - left, 16), Qt.AlignmentFlag.AlignCenter, "epoch")
+
+        def xy(epoch: float, value: float) -> QPointF:
+            return QPointF(left + (right - left) * min(epoch, self.epochs) / self.epochs,
+                           bottom - (bottom - top) * max(0.0, min(1.0, value)))
+
+        lx = left + 8
+        for key, name, color in self.SERIES:
+            pts = self.points.get(key, [])
+            if pts:
+                path = QPainterPath(xy(0, pts[0][1]) if len(pts) == 1 else xy(*pts[0]))
+                for e, v in pts[1:]:
+                    path.lineTo(xy(e, v))
+                p.setPen(QPen(color, 2))
+                p.drawPath(path)
+                for e, v in pts:
+                    p.setBrush(color)
+                    p.drawEllipse(xy(e, v), 2.5, 2.5)
+            p.setPen(color)
+            p.drawText(QPointF(lx, top + 14), f"\u25cf {name}")
+            lx += 160
+
+
+DATA_KINDS = (
+    ("gtzan", "GTZAN folder", "The GTZAN genre collection (genres/<genre>/*.wav)"),
+    ("fma", "FMA folder", "fma_small / fma_medium audio with fma_metadata next to it"),
+    ("folder", "A folder per genre", "Any folder holding one sub-folder of audio per genre"),
+    ("library", "My reviewed library", "Tracks you have reviewed and written in genrenet"),
+)
+
+
+class RetrainPage(Page):
+    """Train a model from the app: choose data, architecture, epochs; watch it learn; use it."""
+
+    title = "Retrain"
+    model_ready = Signal(str)  # path of a trained model the user chose to use
+    finished = Signal(int, bool)  # the trainer ended: exit code, cancelled
+
+    def __init__(self, current_folder: Path | None = None, parent=None) -> None:
+        super().__init__(parent)
+        from tagger import models
+
+        self._current_folder = current_folder
+        self.kind = QComboBox()
+        for key, name, tip in DATA_KINDS:
+            self.kind.addItem(name, key)
+            self.kind.setItemData(self.kind.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("Folder with the training audio")
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._on_browse)
+        self.arch = QComboBox()
+        archs = [a for a in models.available() if a != "musicnn"]
+        self.arch.addItems(archs)
+        for preferred in ("musicnn_transfer", "compact_cnn"):
+            if preferred in archs:
+                self.arch.setCurrentText(preferred)
+                break
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        self.epochs.setValue(10)
+        self.output = QLineEdit()
+        self.start_button = QPushButton("Start training")
+        self.start_button.clicked.connect(self._on_start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self._on_cancel)
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setEnabled(False)
+        self.use_button.setToolTip("Switch to the new model and classify the open folder again")
+        self.use_button.clicked.connect(self._on_use)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.state = QLabel("Not running.")
+        self.state.setWordWrap(True)
+        self.curve = CurveView()
+        self.summary = QPlainTextEdit()
+        self.summary.setReadOnly(True)
+        self.summary.setMaximumHeight(110)
+        self.summary.setPlaceholderText("The evaluation summary appears here when training ends.")
+        self.runner = TrainingRunner(self)
+        self.runner.event.connect(self._on_event)
+        self.runner.finished.connect(self._on_finished)
+        self._model_path: Path | None = None
+        self._epochs_total = 1
+
+        data_row = QHBoxLayout()
+        data_row.addWidget(self.folder, 1)
+        data_row.addWidget(self.browse)
+        form = QFormLayout()
+        form.addRow("Data:", self.kind)
+        form.addRow("Folder:", data_row)
+        form.addRow("Architecture:", self.arch)
+        form.addRow("Epochs:", self.epochs)
+        form.addRow("Save model as:", self.output)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.use_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.state)
+        layout.addWidget(self.curve, 1)
+        layout.addWidget(self.summary)
+        self._on_kind_changed()
+
+    def load(self, settings: Settings) -> None:
+        if not self.output.text():
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M")
+            self.output.setText(str(paths.data_dir() / "models" / f"genrenet-{stamp}.pt"))
+
+    def save(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def running(self) -> bool:
+        return self.runner.running
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def train_args(self) -> list[str]:
+        """Arguments for `genrenet train` from the page's choices."""
+        kind = self.kind.currentData()
+        args = ["--dataset", kind]
+        if kind != "library":
+            args.append(self.folder.text().strip())
+        elif self._current_folder is not None:
+            args.append(str(self._current_folder))
+        args += ["--arch", self.arch.currentText(), "--epochs", str(self.epochs.value()),
+                 "--out", self.output.text().strip()]
+        return args
+
+    def _on_kind_changed(self) -> None:
+        library = self.kind.currentData() == "library"
+        self.folder.setEnabled(not library)
+        self.browse.setEnabled(not library)
+
+    def _on_browse(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, "Training data folder", self.folder.text() or str(Path.home()))
+        if name:
+            self.folder.setText(name)
+
+    def _on_start(self) -> None:
+        if self.kind.currentData() != "library" and not Path(self.folder.text().strip()).is_dir():
+            self.state.setText("Choose a folder with training audio first.")
+            return
+        if not self.output.text().strip():
+            self.state.setText("Choose where to save the model.")
+            return
+        self._model_path = Path(self.output.text().strip()).expanduser()
+        self._epochs_total = self.epochs.value()
+        self.curve.clear(self._epochs_total)
+        self.summary.clear()
+        self.progress.setRange(0, 0)
+        self._done = None
+        self.state.setText("Starting the trainer…")
+        self.use_button.setEnabled(False)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.runner.start(self.train_args())
+
+    def _on_cancel(self) -> None:
+        self.state.setText("Stopping…")
+        self.cancel_button.setEnabled(False)
+        self.runner.stop()
+
+    def _on_event(self, event: dict) -> None:
+        """One JSON line of the trainer (schema: training/train.py's docstring)."""
+        kind = event.get("event")
+        if kind == "start":
+            self._epochs_total = int(event.get("epochs") or self._epochs_total)
+            self.curve.clear(self._epochs_total)
+            self.state.setText(f"Training {event.get('arch')} on {event.get('train_clips')} clips "
+                               f"({len(event.get('labels') or [])} genres, {event.get('valid_clips')} for "
+                               f"validation) on {event.get('device')}…")
+        elif kind in ("features", "embeddings"):
+            done, total = int(event.get("done", 0)), int(event.get("total", 0))
+            if total:
+                self.progress.setRange(0, total)
+                self.progress.setValue(done)
+            what = "Decoding audio into features" if kind == "features" else "Running the pretrained backbone"
+            self.state.setText(f"{what}: {done} of {total} clips")
+        elif kind == "step":
+            epoch, step, steps = int(event["epoch"]), int(event["step"]), max(1, int(event["steps"]))
+            overall = ((epoch - 1) * steps + step) / (self._epochs_total * steps)
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(1.0, overall)))
+            self.progress.setFormat(f"epoch {epoch}/{self._epochs_total}  %p%")
+        elif kind == "epoch":
+            epoch = int(event["epoch"])
+            acc = float(event.get("val_accuracy", 0.0))
+            self.curve.add("val_accuracy", epoch, acc)
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(1.0, epoch / max(1, self._epochs_total))))
+            best = "  (best so far)" if event.get("best") else ""
+            self.state.setText(f"Epoch {epoch} of {self._epochs_total}: validation accuracy {acc:.1%}, "
+                               f"loss {float(event.get('train_loss', 0)):.3f} / {float(event.get('val_loss', 0)):.3f}"
+                               f"{best}")
+        elif kind == "done":
+            if event.get("checkpoint"):
+                self._model_path = Path(event["checkpoint"])
+            self._done = event
+            lines = [f"Stopped: {event.get('stopped')}"]
+            if event.get("val_accuracy") is not None:
+                lines.append(f"Validation accuracy: {float(event['val_accuracy']):.1%} "
+                             f"(best epoch {event.get('best_epoch')})")
+            lines.append(f"Calibration temperature: {float(event.get('temperature', 1.0)):.3f}")
+            lines.append(f"Time: {float(event.get('seconds', 0)):.0f} s")
+            lines.append(f"Model: {event.get('checkpoint') or '(none saved)'}")
+            self.summary.setPlainText("\n".join(lines))
+        elif kind == "error":
+            self.runner.tail.append(str(event.get("message")))
+            self.state.setText(f"Training failed: {event.get('message')}")
+
+    def _on_finished(self, code: int, cancelled: bool) -> None:
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 100)
+        self.progress.setFormat("%p%")
+        have_model = self._model_path is not None and self._model_path.is_file()
+        if cancelled:
+            self.progress.setValue(0)
+            self.state.setText("Training cancelled." + (" The best model so far was kept; you can use it."
+                                                        if have_model else " No model was saved."))
+            self.use_button.setEnabled(have_model)
+        elif code == 0 and have_model:
+            self.progress.setValue(100)
+            self.state.setText(f"Done. Model saved as {self._model_path}")
+            self.use_button.setEnabled(True)
+        else:
+            self.progress.setValue(0)
+            tail = "\n".join(list(self.runner.tail)[-8:])
+            self.state.setText(f"Training failed (exit code {code}).")
+            self.summary.setPlainText(tail or "The trainer printed nothing.")
+        self.finished.emit(code, cancelled)
+
+    def _on_use(self) -> None:
+        if self._model_path is not None:
+            self.model_ready.emit(str(self._model_path))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class SettingsDialog(QDialog):
+    """Pages on the left, the chosen page on the right; OK saves every page at once."""
+
+    model_chosen = Signal(str)
+
+    def __init__(self, settings: Settings, labels: list[str] | None = None, parent=None,
+                 current_folder: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("genrenet Settings")
+        self.resize(820, 560)
+        self._settings = settings
+        self.result_settings: Settings | None = None
+        self.review = ReviewPage()
+        self.processing = ProcessingPage()
+        self.model_page = ModelPage()
+        self.names = GenreNamesPage(labels or [])
+        self.storage = StoragePage()
+        self.retrain = RetrainPage(current_folder)
+        self.retrain.model_ready.connect(self._on_model_ready)
+        self.pages: list[Page] = [self.review, self.processing, self.model_page, self.names,
+                                  self.storage, self.retrain]
+        self.nav = QListWidget()
+        self.nav.setMaximumWidth(180)
+        self.stack = QStackedWidget()
+        for page in self.pages:
+            page.load(settings)
+            self.nav.addItem(page.title)
+            box = QGroupBox(page.title)
+            inner = QVBoxLayout(box)
+            inner.addWidget(page)
+            self.stack.addWidget(box)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+                                        | QDialogButtonBox.StandardButton.RestoreDefaults)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self._on_defaults)
+        body = QHBoxLayout()
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.buttons)
+
+    def show_page(self, title: str) -> None:
+        for i, page in enumerate(self.pages):
+            if page.title == title:
+                self.nav.setCurrentRow(i)
+
+    def collect(self) -> Settings:
+        """The settings the pages hold now (raises ValueError for an invalid value)."""
+        changes: dict[str, Any] = {}
+        for page in self.pages:
+            changes.update(page.save())
+        return self._settings.with_changes(**changes)
+
+    def accept(self) -> None:
+        for i, page in enumerate(self.pages):
+            problem = page.problem()
+            if problem:
+                self.nav.setCurrentRow(i)
+                QMessageBox.warning(self, "Settings", problem)
+                return
+        try:
+            self.result_settings = self.collect()
+        except (TypeError, ValueError) as exc:
+            QMessageBox.warning(self, "Settings", str(exc))
+            return
+        if not self._confirm_stop_training():
+            return
+        super().accept()
+
+    def reject(self) -> None:
+        if not self._confirm_stop_training():
+            return
+        super().reject()
+
+    def _confirm_stop_training(self) -> bool:
+        if not self.retrain.running:
+            return True
+        answer = QMessageBox.question(self, "Training is running",
+                                      "Stop training and close the settings?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.retrain.stop()
+        self.retrain.runner.wait(8000)
+        return True
+
+    def _on_defaults(self) -> None:
+        page = self.pages[self.nav.currentRow()]
+        page.load(Settings(recent_folders=self._settings.recent_folders))
+
+    def _on_model_ready(self, path: str) -> None:
+        self.model_page.set_path(Path(path))
+        self.model_chosen.emit(path)

@@ -1,0 +1,126 @@
+"""Training from the app runs as a separate process: `genrenet train ... --progress-json`.
+
+TrainingRunner wraps QProcess: every JSON line the trainer prints on stdout arrives as
+`event(dict)`, other output as `output(str)` (kept for the error message), and `stop()` asks the
+process to end (SIGTERM, the trainer's clean stop) and kills it if it has not gone within a grace
+period. `finished(exit_code, cancelled)` always comes last.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections import deque
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+
+GRACE_MS = 5000
+
+
+def train_command() -> list[str]:
+    """How to start `genrenet` with the same Python the app runs on."""
+    beside = Path(sys.executable).with_name("genrenet")
+    if beside.is_file():
+        return [str(beside)]
+    found = shutil.which("genrenet")
+    if found and Path(found).resolve().parent == Path(sys.executable).resolve().parent:
+        return [found]
+    return [sys.executable, "-c", "import sys; from tagger.cli import main; sys.exit(main())"]
+
+
+class TrainingRunner(QObject):
+    event = Signal(dict)
+    output = Signal(str)
+    started = Signal()
+    finished = Signal(int, bool)  # exit code, cancelled
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._process: QProcess | None = None
+        self._buffer = b""
+        self._cancelled = False
+        self.tail: deque[str] = deque(maxlen=40)  # last lines of non-JSON output, for errors
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self._on_kill_timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, args: list[str], program: list[str] | None = None) -> None:
+        """Run `genrenet train ARGS --progress-json` (or `program + args` when given)."""
+        if self.running:
+            raise RuntimeError("training is already running")
+        command = (program or train_command() + ["train"]) + list(args)
+        if "--progress-json" not in command:
+            command.append("--progress-json")
+        self._buffer = b""
+        self._cancelled = False
+        self.tail.clear()
+        proc = QProcess(self)
+        proc.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        proc.readyReadStandardOutput.connect(self._on_stdout)
+        proc.readyReadStandardError.connect(self._on_stderr)
+        proc.finished.connect(self._on_finished)
+        proc.errorOccurred.connect(self._on_error)
+        proc.started.connect(self.started)
+        self._process = proc
+        proc.start(command[0], command[1:])
+
+    def stop(self) -> None:
+        """Ask the trainer to stop; kill it if it is still there after GRACE_MS."""
+        if not self.running:
+            return
+        self._cancelled = True
+        self._process.terminate()
+        self._kill_timer.start(GRACE_MS)
+
+    def wait(self, ms: int = 10000) -> bool:
+        return self._process is None or self._process.waitForFinished(ms)
+
+    def _on_stdout(self) -> None:
+        self._buffer += bytes(self._process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            self._line(raw.decode("utf-8", "replace").strip())
+
+    def _line(self, line: str) -> None:
+        if not line:
+            return
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                data = None
+            if isinstance(data, dict):
+                self.event.emit(data)
+                return
+        self.tail.append(line)
+        self.output.emit(line)
+
+    def _on_stderr(self) -> None:
+        text = bytes(self._process.readAllStandardError()).decode("utf-8", "replace")
+        for line in text.splitlines():
+            if line.strip():
+                self.tail.append(line.rstrip())
+                self.output.emit(line.rstrip())
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.tail.append(f"could not start the trainer: {self._process.errorString()}")
+            self.finished.emit(-1, False)
+            self._process = None
+
+    def _on_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
+        self._kill_timer.stop()
+        if self._buffer:
+            self._line(self._buffer.decode("utf-8", "replace").strip())
+            self._buffer = b""
+        self.finished.emit(code, self._cancelled)
+
+    def _on_kill_timeout(self) -> None:
+        if self.running:
+            self._process.kill()

@@ -1,0 +1,258 @@
+"""The desktop app end to end, offscreen: real mp3 files, the tiny model, real SQLite."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from mutagen.id3 import ID3  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
+
+from gui.main_window import MainWindow, WriteSummaryDialog  # noqa: E402
+from gui.track_model import Column, Filter  # noqa: E402
+from tagger.settings import Settings, load_settings, save_settings  # noqa: E402
+from tagger.track import DecisionStatus  # noqa: E402
+from tests.helpers import make_track  # noqa: E402
+
+CLASSIFY_TIMEOUT = 180_000
+
+
+@pytest.fixture
+def window(qtbot, tiny_model_path):
+    save_settings(Settings(model_path=str(tiny_model_path)))
+    w = MainWindow()
+    w._quiet = True
+    qtbot.addWidget(w)
+    yield w
+    w.close()
+
+
+def open_and_classify(qtbot, window: MainWindow, folder: Path) -> None:
+    with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
+        window.open_folder(folder)
+
+
+def row_of(window: MainWindow, path: Path):
+    return window.model.row_at(window.model.row_of(path))
+
+
+def tcon(path: Path) -> list[str] | None:
+    tags = ID3(path)
+    frame = tags.get("TCON")
+    return None if frame is None else list(frame.text)
+
+
+def accept_next_modal_dialog() -> None:
+    def accept() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QDialog):
+            dialog.accept()
+        else:
+            QTimer.singleShot(20, accept)
+
+    QTimer.singleShot(0, accept)
+
+
+def test_open_classify_accept_write_then_undo_restores_tags(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    tone = music_folder / "Artist A" / "Album 1" / "01 tone.mp3"
+    noise = music_folder / "Artist A" / "Album 1" / "02 noise.mp3"
+    assert window.model.rowCount() == 4
+    assert all(r.prediction is not None for r in window.model.rows())
+    assert row_of(window, tone).predicted == "Tone"
+    assert row_of(window, noise).predicted == "Noise"
+
+    window.model.set_status([window.model.row_of(tone), window.model.row_of(noise)], DecisionStatus.ACCEPTED)
+    qtbot.waitUntil(lambda: "Write 2 Genres" in window.act_write.text().replace("&", ""))
+    accept_next_modal_dialog()
+    with qtbot.waitSignal(window.write_finished, timeout=60_000):
+        window.act_write.trigger()
+    assert tcon(tone) == ["Tone"]
+    assert tcon(noise) == ["Noise"]
+    assert row_of(window, tone).status == DecisionStatus.WRITTEN
+    assert row_of(window, tone).track.genres == ("Tone",)
+    assert ID3(tone).getall("COMM")[0].text == ["keep this comment"]
+
+    with qtbot.waitSignal(window.undo_finished, timeout=60_000):
+        window.act_undo.trigger()
+    assert tcon(tone) == ["Jazz"]
+    assert tcon(noise) is None
+    assert row_of(window, tone).track.genres == ("Jazz",)
+    assert row_of(window, tone).status == DecisionStatus.PENDING
+    assert ID3(tone).getall("APIC")[0].data.startswith(b"\x89PNG")
+
+
+def test_write_summary_lists_old_and_new_genre_per_file(qtbot, tmp_path):
+    dialog = WriteSummaryDialog([(tmp_path / "a.mp3", "Jazz", "Rock"), (tmp_path / "b.mp3", "", "Pop")], Settings())
+    qtbot.addWidget(dialog)
+    model = dialog.view.model()
+    assert model.rowCount() == 2
+    assert [model.index(0, c).data() for c in range(3)] == [str(tmp_path / "a.mp3"), "Jazz", "Rock"]
+    assert model.index(1, 1).data() == "(none)"
+    assert dialog.write_button.text() == "Write 2 files"
+
+
+def test_accept_and_reject_keys_on_the_table(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.table.setFocus()
+    window.table.selectRow(0)
+    first = window.model.row_at(window.proxy.mapToSource(window.proxy.index(0, 0)).row())
+    qtbot.keyClick(window.table, Qt.Key.Key_A)
+    assert first.status == DecisionStatus.ACCEPTED
+    assert window.table.currentIndex().row() == 1  # moved on to the next row
+    second = window.model.row_at(window.proxy.mapToSource(window.proxy.index(1, 0)).row())
+    qtbot.keyClick(window.table, Qt.Key.Key_R)
+    assert second.status == DecisionStatus.REJECTED
+
+
+def test_needs_review_is_the_view_after_classification_when_some_are_uncertain(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    confidences = sorted(r.confidence for r in window.model.rows())
+    assert confidences[0] < confidences[-1]
+    window.apply_settings(window.settings.with_changes(review_threshold=confidences[-1]))
+    open_and_classify(qtbot, window, music_folder)  # cached predictions, new threshold
+    assert window.proxy.mode == Filter.NEEDS_REVIEW
+    below = sum(c < confidences[-1] for c in confidences)
+    assert window.proxy.rowCount() == below >= 1
+    row = window.detail.current_row()
+    assert row is not None and window.model.needs_review(row)
+
+
+def test_unreadable_file_shows_path_and_reason_and_the_rest_is_classified(qtbot, window, music_folder):
+    broken = music_folder / "Artist B" / "broken.mp3"
+    broken.write_bytes(b"this is not audio")
+    open_and_classify(qtbot, window, music_folder)
+    row = row_of(window, broken)
+    assert row.status == DecisionStatus.ERROR and row.error
+    assert any(p == str(broken) for _, p, _ in window.errors_model.items)
+    assert sum(r.prediction is not None for r in window.model.rows()) == 4
+    window._set_filter(Filter.ERRORS, user=True)
+    assert window.proxy.rowCount() == 1
+
+
+def test_bad_model_file_shows_reason_and_still_lists_files(qtbot, tmp_path, music_folder):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    save_settings(Settings(model_path=str(bad)))
+    w = MainWindow()
+    w._quiet = True
+    qtbot.addWidget(w)
+    open_and_classify(qtbot, w, music_folder)
+    assert w.banner.isVisibleTo(w)
+    assert "bad.pt" in w.banner_text.text()
+    assert w.model.rowCount() == 4
+    w.close()
+
+
+def test_cancel_mid_classification_stops_and_keeps_partial_results(qtbot, window, tmp_path):
+    src = make_track(tmp_path / "seed.mp3", "tone", seconds=20.0, seed=1)
+    folder = tmp_path / "Many"
+    folder.mkdir()
+    for i in range(40):
+        shutil.copy(src, folder / f"{i:02d}.mp3")
+    with qtbot.waitSignal(window.scan_finished, timeout=60_000):
+        window.open_folder(folder)
+    with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
+        qtbot.waitUntil(lambda: window.model.counts()["classified"] >= 1, timeout=CLASSIFY_TIMEOUT)
+        window.cancel_classification()
+    classified = window.model.counts()["classified"]
+    assert 1 <= classified < 40
+    assert "cancelled" in window.status_text.text()
+    qtbot.waitUntil(lambda: not any(t.name.startswith("genrenet-decode") for t in threading.enumerate()),
+                    timeout=20_000)
+    assert window.act_rescan.isEnabled()
+
+
+def test_rescan_reuses_cached_predictions(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
+        window.act_rescan.trigger()
+    assert "4 unchanged" in window.status_text.text()
+    assert all(r.prediction is not None for r in window.model.rows())
+
+
+def test_settings_and_recent_folders_survive_a_restart(qtbot, window, music_folder):
+    from gui.settings_dialog import SettingsDialog
+
+    open_and_classify(qtbot, window, music_folder)
+    dialog = SettingsDialog(window.settings, ["Tone", "Noise"], window)
+    qtbot.addWidget(dialog)
+    dialog.review.threshold.setValue(0.65)
+    dialog.review.id3.setCurrentIndex(dialog.review.id3.findData(4))
+    names = dialog.names.table_model
+    tone_row = next(r for r in range(names.rowCount()) if names.item(r, 0).text() == "Tone")
+    names.item(tone_row, 2).setText("Ambient")
+    qtbot.waitUntil(lambda: dialog.model_page.info.text() not in ("", "Checking the model…"))
+    dialog.accept()
+    assert dialog.result_settings is not None
+    window.apply_settings(dialog.result_settings)
+    assert row_of(window, music_folder / "Artist B" / "03 tone.mp3").predicted == "Ambient"
+    window.close()
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.settings.review_threshold == pytest.approx(0.65)
+    assert again.settings.id3_version == 4
+    assert again.settings.genre_map == {"Tone": "Ambient"}
+    assert again.model.threshold == pytest.approx(0.65)
+    assert again.settings.recent_folders[0] == str(music_folder.resolve())
+    assert load_settings().model_path == window.settings.model_path
+    again.close()
+
+
+def test_dropping_a_folder_opens_it(qtbot, window, music_folder):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(music_folder))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
+        window.dropEvent(event)
+    assert window.folder == music_folder.resolve()
+    assert window.model.rowCount() == 4
+
+
+def test_detail_pane_shows_probabilities_and_spectrogram(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    window.table.selectRow(0)
+    qtbot.waitUntil(lambda: window.detail.current_row() is window.model.row_at(
+        window.proxy.mapToSource(window.proxy.index(0, 0)).row()))
+    qtbot.waitUntil(lambda: window.detail.timeline._image is not None, timeout=30_000)
+    assert window.detail.bars._top[0][1] > 0.5
+    assert window.detail.timeline._window_probs is not None
+
+
+def test_sorting_by_confidence_orders_rows(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    window.table.sortByColumn(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
+    values = [window.proxy.index(r, Column.CONFIDENCE).data(0x0100 + 3) for r in range(window.proxy.rowCount())]
+    assert values == sorted(values)
+
+
+@pytest.mark.slow
+def test_screenshot_option_writes_a_png_of_the_classified_folder(tmp_path, tiny_model_path, music_folder):
+    save_settings(Settings(model_path=str(tiny_model_path)))
+    out = tmp_path / "shot.png"
+    proc = subprocess.run([sys.executable, "-m", "gui.app", str(music_folder), "--screenshot", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert image.width() >= 800 and image.height() >= 500
