@@ -147,7 +147,9 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     emit = _json_printer() if args.progress_json else _text_printer()
     cancel = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
+        previous = {s: signal.signal(s, lambda *_: cancel.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         config = train_config(args)
         result = train(config, progress=emit, cancel=cancel)
