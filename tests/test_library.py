@@ -349,6 +349,19 @@ def test_prediction_roundtrips_its_arrays_exactly(lib, music_folder, n_windows):
         assert a.tobytes() == b.tobytes()
 
 
+def test_cached_predictions_in_bulk_match_model_and_fingerprint(lib, music_folder):
+    tracks = lib.scan([music_folder]).tracks
+    for t in tracks[:3]:
+        lib.store_prediction(t, prediction_for(t, "a"))
+    lib.store_prediction(tracks[3], prediction_for(tracks[3], "b"))
+    set_mtime(tracks[0].path, tracks[0].fingerprint.mtime_ns + 1)
+    fresh = lib.scan([music_folder]).tracks
+    found = lib.cached_predictions(fresh, "a")
+    assert sorted(found) == [t.path for t in tracks[1:3]]
+    assert found[tracks[1].path].window_probabilities.tobytes() == \
+        lib.cached_prediction(tracks[1], "a").window_probabilities.tobytes()
+
+
 def test_prediction_for_another_path_is_refused(lib, music_folder):
     first, second = lib.scan([music_folder]).tracks[:2]
     with pytest.raises(ValueError):
