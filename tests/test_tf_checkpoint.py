@@ -352,12 +352,15 @@ def test_import_command_writes_loadable_checkpoints_from_a_wheel(tmp_path, music
         for model in ("MSD_musicnn", "MTT_musicnn"):
             for file in folder.iterdir():
                 zf.write(file, f"musicnn/{model}/{file.name}")
+        zf.writestr("musicnn/MTT_musicnn/experiment.result", "Results:\nROC-AUC: 0.91\nPR-AUC: 0.38\n")
         zf.writestr("musicnn-0.1.0.dist-info/LICENSE.md", "ISC licence text")
     assert import_musicnn.main([str(wheel), "--out-dir", str(tmp_path / "out")]) == 0
     msd = load_checkpoint(tmp_path / "out" / "msd_musicnn.pt")
     mtt = load_checkpoint(tmp_path / "out" / "mtt_musicnn.pt")
     assert (msd.arch, msd.output, msd.labels, msd.features) == ("musicnn", "sigmoid", MSD_LABELS, FeatureConfig())
     assert mtt.labels == MTT_LABELS
+    assert mtt.metrics == {"original_test_roc_auc": 0.91, "original_test_pr_auc": 0.38}
+    assert msd.metrics == {}  # no experiment.result in this wheel's MSD folder
     assert msd.trained_on["source_sha256"] and "musicnn 0.1.0" in msd.trained_on["model"]
     assert torch.equal(msd.model.state_dict()["classifier.bias"], torch.from_numpy(tf["dense_1/bias"]))
 

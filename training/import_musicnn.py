@@ -45,20 +45,13 @@ class PretrainedModel:
     out_name: str
     labels: tuple[str, ...]
     dataset: str
-    reported: dict[str, float]  # from the folder's experiment.result
 
 
 MODELS = {
-    "msd": PretrainedModel(
-        "MSD_musicnn", "msd_musicnn.pt", MSD_LABELS,
-        "Million Song Dataset (audio previews), the 50 most frequent Last.fm tags",
-        {"test_roc_auc": 0.8801927178090048, "test_pr_auc": 0.28906431196994925},
-    ),
-    "mtt": PretrainedModel(
-        "MTT_musicnn", "mtt_musicnn.pt", MTT_LABELS,
-        "MagnaTagATune, the 50 most frequent tags",
-        {"test_roc_auc": 0.9066769123674747, "test_pr_auc": 0.38310571748763617},
-    ),
+    "msd": PretrainedModel("MSD_musicnn", "msd_musicnn.pt", MSD_LABELS,
+                           "Million Song Dataset (audio previews), the 50 most frequent Last.fm tags"),
+    "mtt": PretrainedModel("MTT_musicnn", "mtt_musicnn.pt", MTT_LABELS,
+                           "MagnaTagATune, the 50 most frequent tags"),
 }  # fmt: skip
 
 
@@ -227,6 +220,26 @@ def find_model_dir(root: Path, tf_name: str) -> Path:
     return found[0]
 
 
+def reported_results(folder: Path) -> dict[str, float]:
+    """The test scores the original reports in `<folder>/experiment.result` ({} without it).
+
+    The file gives ROC-AUC then PR-AUC ("ROC-AUC: x" / "PR-AUC: y" for MTT, "AUC: x" twice for
+    MSD); the numbers are taken in that order.
+    """
+    path = folder / "experiment.result"
+    if not path.is_file():
+        return {}
+    numbers = []
+    for line in path.read_text(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().endswith("AUC"):
+            try:
+                numbers.append(float(value))
+            except ValueError:
+                continue
+    return dict(zip(("original_test_roc_auc", "original_test_pr_auc"), numbers, strict=False))
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -266,7 +279,7 @@ def convert(source: Path | None, out_dir: Path, which: Sequence[str] = ("msd", "
                 labels=list(spec.labels),
                 features=FeatureConfig(),
                 output="sigmoid",
-                metrics={f"original_{k}": v for k, v in spec.reported.items()},
+                metrics=reported_results(folder),
                 trained_on={
                     "datasets": [spec.dataset],
                     "model": f"musicnn 0.1.0 {spec.tf_name}",
