@@ -15,6 +15,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +35,10 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 
-WORKER_NAME = "genrenet-decode"  # thread name prefix: lets tests check that none is left running
+WORKER_NAME = "genrenet-decode"  # thread name prefixes: tests check that none is left running
+MODEL_THREAD_NAME = "genrenet-model"
+CPU_BATCH = 4  # windows per forward pass on CPU (see _Plan)
+MAX_CPU_MODEL_THREADS = 4
 _POLL_S = 0.05  # how often waiting threads look at the cancel flag
 
 
@@ -92,29 +96,37 @@ def classify_files(
     if total == 0 or _cancelled(cancel):
         return
     done = 0
+    plan = _Plan.for_device(model.device, batch_size)
     pool = _DecodePool(paths, model.features, max_windows, workers,
                        capacity=max(2 * workers, -(-batch_size // max_windows) + workers), cancel=cancel)
-    batcher = _Batcher(model, batch_size)
+    batcher = _Batcher(model)
+    runner = ThreadPoolExecutor(plan.model_threads, thread_name_prefix=MODEL_THREAD_NAME)
+    running: dict[Future[np.ndarray], _Batch] = {}
+    held: _Decoded | _Failed | None = None  # an entry we waited for, handled next time round
     try:
-        with _single_threaded_blas(workers), _torch_threads_beside(workers, model.device):
+        with _single_threaded_blas(workers), _torch_threads(model.device, plan.torch_threads):
             pool.start()
             while done < total:
                 if _cancelled(cancel):
                     return
-                entry = None
-                if batcher.pending < batch_size:
-                    entry = pool.next_ready(wait=batcher.pending == 0)
+                finished: list[ClassifyResult] = []
+                # Results of the model first: they free a model thread and may finish tracks.
+                for future in [f for f in running if f.done()]:
+                    finished += batcher.complete(running.pop(future), future.result())
+                # Then take what the decoders have ready, up to one batch ahead.
+                entry, held = held, None
+                if entry is None and batcher.pending < batch_size:
+                    entry = pool.next_ready(wait=False)
                 if isinstance(entry, _Failed):
-                    finished = [ClassifyResult(entry.path, None, entry.error)]
+                    finished.append(ClassifyResult(entry.path, None, entry.error))
                 elif entry is not None:
                     batcher.add(entry)
-                    continue  # gather what else is ready before running the model
-                elif batcher.pending:
-                    finished = batcher.run_batch()  # a full batch, or nothing more is ready now
-                elif pool.exhausted() and not _cancelled(cancel):
-                    raise RuntimeError("decode workers stopped before every file was handled")
-                else:
-                    continue
+                # Feed idle model threads: a full batch, or whatever is queued when nothing more
+                # is ready right now.
+                while (len(running) < plan.model_threads and batcher.pending
+                       and (batcher.pending >= plan.batch_size or entry is None)):
+                    batch = batcher.take(plan.batch_size)
+                    running[runner.submit(_judge, model, batch.windows)] = batch
                 for result in finished:
                     done += 1
                     if progress is not None:
@@ -122,8 +134,17 @@ def classify_files(
                     yield result
                     if _cancelled(cancel):
                         return
+                if finished or entry is not None:
+                    continue
+                if running:  # wait for the model or, briefly, for a decoder
+                    wait(running, timeout=_POLL_S / 5, return_when=FIRST_COMPLETED)
+                else:
+                    held = pool.next_ready(wait=True)
+                    if held is None and pool.exhausted() and not _cancelled(cancel):
+                        raise RuntimeError("decode workers stopped before every file was handled")
     finally:
         pool.stop()
+        runner.shutdown(wait=True, cancel_futures=True)
 
 
 def classify_tracks(
@@ -275,24 +296,29 @@ class _Job:
         return len(self.probabilities)
 
 
-class _Batcher:
-    """Queues windows of several tracks and runs them through the model batch_size at a time."""
+@dataclass(slots=True)
+class _Batch:
+    pieces: list[tuple[_Job, int, int]]  # (track, first window, end window)
+    windows: np.ndarray  # (batch, frames, n_mels) float32
 
-    def __init__(self, model: LoadedModel, batch_size: int):
+
+class _Batcher:
+    """Queues windows of several tracks, hands them out in batches and maps results back."""
+
+    def __init__(self, model: LoadedModel):
         self.model = model
-        self.batch_size = batch_size
         self._jobs: deque[_Job] = deque()
-        self.pending = 0  # windows queued, not yet run
+        self.pending = 0  # windows queued, not yet handed out
 
     def add(self, decoded: _Decoded) -> None:
         job = _Job(decoded, len(self.model.labels))
         self._jobs.append(job)
         self.pending += job.size
 
-    def run_batch(self) -> list[ClassifyResult]:
-        """Run up to batch_size queued windows; results of the tracks this completes."""
+    def take(self, limit: int) -> _Batch:
+        """Up to `limit` queued windows, oldest first; a batch may span several tracks."""
         pieces: list[tuple[_Job, int, int]] = []
-        room = self.batch_size
+        room = limit
         while room and self._jobs:
             job = self._jobs[0]
             take = min(room, job.size - job.sent)
@@ -303,24 +329,20 @@ class _Batcher:
                 self._jobs.popleft()
         arrays = [job.windows.windows[a:b] for job, a, b in pieces]
         x = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)  # (batch, frames, n_mels)
-        probs = self._probabilities(x)  # (batch, n_labels)
         self.pending -= len(x)
+        return _Batch(pieces, x)
+
+    def complete(self, batch: _Batch, probs: np.ndarray) -> list[ClassifyResult]:
+        """Store a batch's probabilities (batch, n_labels); results of the tracks it finishes."""
         finished = []
         row = 0
-        for job, a, b in pieces:
+        for job, a, b in batch.pieces:
             job.probabilities[a:b] = probs[row : row + b - a]
             row += b - a
             job.judged += b - a
             if job.judged == job.size:
                 finished.append(ClassifyResult(job.path, self._prediction(job), None))
         return finished
-
-    def _probabilities(self, x: np.ndarray) -> np.ndarray:
-        model = self.model
-        with torch.inference_mode():
-            batch = torch.from_numpy(x).to(model.device)  # (batch, frames, n_mels)
-            logits = model.model(batch)  # (batch, n_labels)
-            return model.probabilities(logits)
 
     def _prediction(self, job: _Job) -> Prediction:
         window_probs = job.probabilities
@@ -332,6 +354,41 @@ class _Batcher:
             window_probabilities=window_probs,
             window_starts=job.windows.starts_seconds,
         )
+
+
+def _judge(model: LoadedModel, x: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities (batch, n_labels) of windows x (batch, frames, n_mels)."""
+    with torch.inference_mode():
+        batch = torch.from_numpy(x).to(model.device)  # (batch, frames, n_mels)
+        logits = model.model(batch)  # (batch, n_labels)
+        return model.probabilities(logits)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How the model runs: how many batches at once, torch threads each, windows per batch.
+
+    On CPU, several model threads with one torch thread each (forward passes release the GIL)
+    keep every core busy whether decoding or the model is the slow part, without OpenMP
+    threads spinning against the decoders (measured on 2 cores: musicnn went from 47 ms to
+    over 200 ms per window with two torch threads beside other work). Small batches are also
+    cheaper there: musicnn costs 47-51 ms of CPU per window in batches of 1-4 and 67-73 ms in
+    batches of 8-32 (its activations no longer fit the cache). On a GPU one thread feeds
+    full batches.
+    """
+
+    model_threads: int
+    torch_threads: int
+    batch_size: int
+
+    @classmethod
+    def for_device(cls, device: torch.device, batch_size: int) -> _Plan:
+        if device.type != "cpu":
+            return cls(1, torch.get_num_threads(), batch_size)
+        cores = usable_cores()
+        model_threads = max(1, min(cores, MAX_CPU_MODEL_THREADS))
+        torch_threads = max(1, min(torch.get_num_threads(), cores // model_threads))
+        return cls(model_threads, torch_threads, min(batch_size, CPU_BATCH))
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -349,22 +406,13 @@ def usable_cores() -> int:
 
 
 @contextlib.contextmanager
-def _torch_threads_beside(workers: int, device: torch.device) -> Iterator[None]:
-    """On CPU, leave the decode workers their cores: torch gets at most cores - workers threads.
-
-    torch's OpenMP threads spin at barriers; when they share cores with busy decode threads a
-    batch can take ten times longer (measured on 2 cores: tiny CNN 2.5 ms/window with one
-    thread beside decoding, up to 78 ms/window with two).
-    """
-    if device.type != "cpu":
-        yield
-        return
+def _torch_threads(device: torch.device, threads: int) -> Iterator[None]:
+    """torch's intra-op threads for this run (CPU only), restored afterwards."""
     before = torch.get_num_threads()
-    wanted = max(1, min(before, usable_cores() - workers))
-    if wanted == before:
+    if device.type != "cpu" or threads == before:
         yield
         return
-    torch.set_num_threads(wanted)
+    torch.set_num_threads(threads)
     try:
         yield
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 import time
@@ -12,7 +13,13 @@ import pytest
 import torch
 
 from tagger.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from tagger.classify import WORKER_NAME, ClassifyResult, classify_files, load_model
+from tagger.classify import (
+    MODEL_THREAD_NAME,
+    WORKER_NAME,
+    ClassifyResult,
+    classify_files,
+    load_model,
+)
 from tagger.errors import ModelError
 from tagger.features import track_windows
 from tests.helpers import make_track, write_mp3
@@ -28,7 +35,7 @@ def _by_name(results: list[ClassifyResult]) -> dict[str, ClassifyResult]:
 
 
 def _decode_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(WORKER_NAME)]
+    return [t for t in threading.enumerate() if t.name.startswith((WORKER_NAME, MODEL_THREAD_NAME))]
 
 
 def _mixed_folder(root: Path, count: int, seconds: float = 8.0) -> list[Path]:
@@ -267,3 +274,95 @@ def test_pickle_with_a_class_is_refused_without_running_it(tmp_path):
     assert "\n" not in str(info.value)
     assert "weights_only" not in str(info.value)
     assert not marker.exists()
+
+
+# --- classify_tracks: the library cache ----------------------------------------------------------
+
+
+@pytest.fixture
+def library(tmp_path):
+    from tagger.library import Library
+
+    with Library(tmp_path / "library.sqlite") as lib:
+        yield lib
+
+
+def _scan(library, root: Path):
+    return library.scan([root]).tracks
+
+
+def test_first_run_classifies_and_stores_every_track(music_folder, library, tiny):
+    from tagger.classify import classify_tracks
+
+    tracks = _scan(library, music_folder)
+    results = list(classify_tracks(library, tracks, tiny))
+    assert len(results) == len(tracks) == 4
+    assert not any(r.cached for r in results)
+    for track in tracks:
+        stored = library.cached_prediction(track, tiny.model_id)
+        assert stored is not None and stored.genre == ("Tone" if "tone" in track.path.name else "Noise")
+
+
+def test_second_run_reuses_cached_predictions_without_decoding(music_folder, library, tiny):
+    from tagger.classify import classify_tracks
+
+    tracks = _scan(library, music_folder)
+    first = _by_name(list(classify_tracks(library, tracks, tiny)))
+    # Same size and mtime but undecodable bytes: only a cache hit can still give a prediction.
+    for track in tracks:
+        track.path.write_bytes(b"\0" * track.fingerprint.size)
+        os.utime(track.path, ns=(track.fingerprint.mtime_ns, track.fingerprint.mtime_ns))
+    second = _by_name(list(classify_tracks(library, _scan(library, music_folder), tiny)))
+    assert all(r.cached for r in second.values())
+    for name, result in second.items():
+        np.testing.assert_array_equal(result.prediction.probabilities, first[name].prediction.probabilities)
+        assert result.prediction.window_starts == first[name].prediction.window_starts
+
+
+def test_changed_file_is_classified_again(music_folder, library, tiny):
+    from tagger.classify import classify_tracks
+
+    list(classify_tracks(library, _scan(library, music_folder), tiny))
+    changed = next(music_folder.rglob("03 tone.mp3"))
+    make_track(changed, "noise", seed=9)
+    results = _by_name(list(classify_tracks(library, _scan(library, music_folder), tiny)))
+    assert not results["03 tone.mp3"].cached
+    assert results["03 tone.mp3"].prediction.genre == "Noise"
+    assert sum(r.cached for r in results.values()) == 3
+
+
+def test_prediction_of_another_model_is_not_reused(music_folder, library, tiny, tmp_path):
+    from tagger.classify import classify_tracks
+    from tests.helpers import train_tiny_model
+
+    tracks = _scan(library, music_folder)
+    list(classify_tracks(library, tracks, tiny))
+    other = load_model(train_tiny_model(tmp_path / "other.pt", seed=1), device="cpu")
+    assert other.model_id != tiny.model_id
+    results = list(classify_tracks(library, tracks, other))
+    assert not any(r.cached for r in results)
+    assert all(r.prediction.model_id == other.model_id for r in results)
+
+
+def test_failed_files_are_not_cached_and_are_retried(tmp_path, library, tiny):
+    from tagger.classify import classify_tracks
+
+    root = tmp_path / "lib"
+    make_track(root / "ok.mp3", "tone", seed=1)
+    (root / "bad.mp3").write_text("not audio at all\n" * 40)
+    tracks = _scan(library, root)
+    list(classify_tracks(library, tracks, tiny))
+    again = _by_name(list(classify_tracks(library, tracks, tiny)))
+    assert again["ok.mp3"].cached
+    assert again["bad.mp3"].error and not again["bad.mp3"].cached
+
+
+def test_progress_counts_cached_and_new_tracks_to_total(music_folder, library, tiny):
+    from tagger.classify import classify_tracks
+
+    tracks = _scan(library, music_folder)
+    list(classify_tracks(library, tracks[:2], tiny))
+    calls = []
+    results = list(classify_tracks(library, tracks, tiny, progress=lambda d, t: calls.append((d, t))))
+    assert sum(r.cached for r in results) == 2
+    assert calls == [(n, 4) for n in range(1, 5)]
