@@ -145,3 +145,16 @@ def test_sigterm_stops_cleanly_and_keeps_the_best_checkpoint(gtzan_dir, feature_
     assert proc.wait(timeout=60) == 0
     assert events[-1]["event"] == "done" and events[-1]["stopped"] == "cancelled"
     assert load_checkpoint(out).labels == ("Blues", "Metal")
+
+
+def test_a_folder_per_genre_collection_trains_with_its_folder_names_as_labels(feature_cache, tmp_path):
+    from tests.helpers import noise, tone, write_mp3
+
+    for i in range(4):
+        write_mp3(tmp_path / "data" / "drone" / f"{i}.mp3", tone(4.0, freq=200 + 30 * i, seed=i))
+        write_mp3(tmp_path / "data" / "static" / "deep" / f"{i}.mp3", noise(4.0, seed=i))
+    config = tiny_config(tmp_path / "data", tmp_path / "m.pt", feature_cache,
+                         sources=[Source("folder", tmp_path / "data")], max_steps=1)
+    result = train(config)
+    assert result.stopped == "max_steps" and result.split_sizes == {"train": 6, "valid": 2, "test": 0}
+    assert load_checkpoint(result.checkpoint).labels == ("drone", "static")
