@@ -366,3 +366,27 @@ def test_progress_counts_cached_and_new_tracks_to_total(music_folder, library, t
     results = list(classify_tracks(library, tracks, tiny, progress=lambda d, t: calls.append((d, t))))
     assert sum(r.cached for r in results) == 2
     assert calls == [(n, 4) for n in range(1, 5)]
+
+
+@pytest.mark.shared_data
+def test_shipped_musicnn_tagger_runs_through_the_pipeline_on_real_mp3s(shared_data):
+    """A 50-tag sigmoid model: per-tag probabilities that need not sum to 1."""
+    from tagger.resources import resource_path
+
+    path = resource_path("models", "msd_musicnn.pt")
+    if not path.is_file():
+        pytest.skip("msd_musicnn.pt is not shipped in this checkout")
+    model = load_model(path, device="cpu")
+    clips = [shared_data / "gtzan-mini" / "genres" / g / f"{g}.00000.mp3" for g in ("metal", "classical")]
+    results = _by_name(list(classify_files(clips, model, max_windows=4)))
+    for result in results.values():
+        p = result.prediction
+        assert p.probabilities.shape == (50,)
+        assert p.window_probabilities.shape == (4, 50)
+        assert ((p.probabilities > 0) & (p.probabilities < 1)).all()
+        assert abs(p.probabilities.sum() - 1) > 0.05
+    assert dict(results["metal.00000.mp3"].prediction.top(5)).keys() & {"metal", "heavy metal", "rock", "hard rock"}
+    metal = results["metal.00000.mp3"].prediction
+    classical = results["classical.00000.mp3"].prediction
+    m = metal.labels.index("metal")
+    assert metal.probabilities[m] > 10 * classical.probabilities[m]  # windows kept to their track
