@@ -27,6 +27,7 @@ from training.splitting import (
     make_split,
     read_split_files,
     stratified_groups,
+    write_split_files,
 )
 
 TONE_GENRES = ("blues", "classical", "jazz")  # written as tones; the others as noise
@@ -267,10 +268,17 @@ def test_fault_filtered_split_selects_the_listed_clips(tmp_path):
 
 
 def test_missing_split_file_is_named_in_the_error(tmp_path):
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "train.txt").write_text("a\n")
-    with pytest.raises(DatasetError, match=r"mine/valid\.txt"):
+    (tmp_path / "mine.train.txt").write_text("a\n")
+    with pytest.raises(DatasetError, match=r"split file missing: .*mine\.valid\.txt"):
         read_split_files("mine", tmp_path)
+
+
+def test_a_split_written_to_files_reads_back_the_same(tmp_path):
+    make_gtzan(tmp_path / "g", per_genre=5, seconds=0.2)
+    split = make_split(read_gtzan(tmp_path / "g"), "random", seed=4)
+    write_split_files(split, "frozen", tmp_path / "splits")
+    ids = read_split_files("frozen", tmp_path / "splits")
+    assert ids["valid"] == {e.group for e in split.valid} and ids["test"] == set()
 
 
 def test_windows_of_one_group_never_land_on_both_sides(tmp_path):

@@ -6,8 +6,8 @@ Named splits:
 - ``fault_filtered``: GTZAN's fault-filtered split of Kereliuk, Sturm & Larsen (2015), read
   from the files in training/splits/gtzan_fault_filtered/ (443/197/290 clips).
 - ``official``: FMA's own ``set/split`` column (training/validation/test).
-Split files live under version control in training/splits/<name>/{train,valid,test}.txt, one
-group id per line ('#' starts a comment).
+Split files live under version control as training/splits/<name>.{train,valid,test}.txt (flat,
+so the package data glob `splits/*` ships them), one group id per line ('#' starts a comment).
 """
 
 from __future__ import annotations
@@ -104,11 +104,11 @@ def group_folds(examples: Sequence[Example], k: int, seed: int) -> list[list[Exa
 
 
 def read_split_files(name: str, directory: Path | None = None) -> dict[str, set[str]]:
-    """Group ids per part from training/splits/<name>/<part>.txt. Raises DatasetError naming a missing file."""
-    folder = (directory or SPLITS_DIR) / name
+    """Group ids per part from training/splits/<name>.<part>.txt. Raises DatasetError naming a missing file."""
+    folder = directory or SPLITS_DIR
     out: dict[str, set[str]] = {}
     for part in PARTS:
-        file = folder / f"{part}.txt"
+        file = folder / f"{name}.{part}.txt"
         if not file.is_file():
             if part == "test" and out:
                 out[part] = set()
@@ -126,12 +126,13 @@ def read_split_files(name: str, directory: Path | None = None) -> dict[str, set[
     return out
 
 
-def write_split_files(split: Split, directory: Path) -> None:
+def write_split_files(split: Split, name: str, directory: Path | None = None) -> None:
     """Write a split as files (one group id per line), e.g. to freeze a random split."""
+    directory = directory or SPLITS_DIR
     directory.mkdir(parents=True, exist_ok=True)
     for part in PARTS:
         ids = sorted({e.group for e in split.part(part)})
-        (directory / f"{part}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+        (directory / f"{name}.{part}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
 
 
 def from_files(dataset: Dataset, name: str, directory: Path | None = None) -> Split:
@@ -159,10 +160,10 @@ def make_split(dataset: Dataset, name: str = "random", seed: int = 0) -> Split:
             raise DatasetError("the official split is FMA's set/split column: use it with --dataset fma")
         parts = {p: [e for e in dataset.examples if FMA_PARTS.get(e.split or "") == p] for p in PARTS}
         split = Split("official", parts["train"], parts["valid"], parts["test"])
-    elif (SPLITS_DIR / name).is_dir():
+    elif (SPLITS_DIR / f"{name}.train.txt").is_file():
         split = from_files(dataset, name)
     else:
-        raise DatasetError(f"unknown split {name!r} (choose from {', '.join(NAMES)} or a folder in {SPLITS_DIR})")
+        raise DatasetError(f"unknown split {name!r} (choose from {', '.join(NAMES)} or a split file in {SPLITS_DIR})")
     if not split.train or not split.valid:
         raise DatasetError(
             f"split {name!r} of {dataset.name} leaves {len(split.train)} training and "
