@@ -1,10 +1,11 @@
 """Batched inference over whole tracks: decode workers feed windows to the model as they come.
 
-Decoding, resampling and the log-mel run in worker threads (libsndfile, soxr, numpy's FFT and
-BLAS release the GIL, so threads use both cores without the start-up cost of processes); the
-model runs in the caller's thread on batches of windows that may span several tracks. A track's
-result is yielded as soon as all its windows have been judged, so results come in completion
-order, not input order.
+Decoding, resampling and the log-mel run in decode threads (libsndfile, soxr, numpy's FFT and
+BLAS release the GIL; measured on 2 cores, threads beat processes, whose start-up alone costs
+seconds). The caller's thread gathers the windows of several tracks into batches (a batch may
+span tracks) and hands them to model threads (see _Plan: on CPU one per core, one torch thread
+each, small batches; on a GPU one thread, full batches). A track's result is yielded as soon as
+all its windows have been judged, so results come in completion order, not input order.
 """
 
 from __future__ import annotations
