@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from tagger.checkpoint import LoadedModel, load_checkpoint
 from tagger.device import resolve_device
@@ -100,7 +101,7 @@ def classify_files(
     plan = _Plan.for_device(model.device, batch_size)
     pool = _DecodePool(paths, model.features, max_windows, workers,
                        capacity=max(2 * workers, -(-batch_size // max_windows) + workers), cancel=cancel)
-    batcher = _Batcher(model)
+    batcher = _Batcher(model, analysis_id(model, max_windows))
     runner = ThreadPoolExecutor(plan.model_threads, thread_name_prefix=MODEL_THREAD_NAME)
     running: dict[Future[np.ndarray], _Batch] = {}
     held: _Decoded | _Failed | None = None  # an entry we waited for, handled next time round
@@ -148,6 +149,12 @@ def classify_files(
         runner.shutdown(wait=True, cancel_futures=True)
 
 
+def analysis_id(model: LoadedModel, max_windows: int) -> str:
+    """What a prediction was made with: the model file and how many windows judged the track.
+    Cached predictions are reused only for the same analysis."""
+    return f"{model.model_id}-w{max_windows}"
+
+
 def classify_tracks(
     library: Library,
     tracks: Sequence[Track],
@@ -170,7 +177,7 @@ def classify_tracks(
     for track in tracks:
         if _cancelled(cancel):
             return
-        cached = library.cached_prediction(track, model.model_id)
+        cached = library.cached_prediction(track, analysis_id(model, max_windows))
         if cached is None:
             todo.append(track)
             continue
@@ -306,8 +313,9 @@ class _Batch:
 class _Batcher:
     """Queues windows of several tracks, hands them out in batches and maps results back."""
 
-    def __init__(self, model: LoadedModel):
+    def __init__(self, model: LoadedModel, analysis: str):
         self.model = model
+        self.analysis = analysis
         self._jobs: deque[_Job] = deque()
         self.pending = 0  # windows queued, not yet handed out
 
@@ -349,7 +357,7 @@ class _Batcher:
         window_probs = job.probabilities
         return Prediction(
             path=job.path,
-            model_id=self.model.model_id,
+            model_id=self.analysis,
             labels=self.model.labels,
             probabilities=window_probs.mean(axis=0).astype(np.float32),
             window_probabilities=window_probs,
@@ -428,11 +436,6 @@ def _single_threaded_blas(workers: int) -> Iterator[None]:
     steal time (measured: 80 clips in 1.11 s with BLAS threads, 0.66 s without).
     """
     if workers < 2:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # comes with librosa's scikit-learn; without it, just run
         yield
         return
     with threadpool_limits(limits=1, user_api="blas"):

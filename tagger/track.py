@@ -50,7 +50,7 @@ class Prediction:
     """
 
     path: Path
-    model_id: str
+    model_id: str  # the model file and analysis settings (classify.analysis_id)
     labels: tuple[str, ...]
     probabilities: np.ndarray  # (n_labels,) float32
     window_probabilities: np.ndarray  # (n_windows, n_labels) float32

@@ -17,6 +17,7 @@ from tagger.classify import (
     MODEL_THREAD_NAME,
     WORKER_NAME,
     ClassifyResult,
+    analysis_id,
     classify_files,
     load_model,
 )
@@ -61,7 +62,7 @@ def test_prediction_keeps_model_id_labels_and_window_rows(music_folder, tiny):
     (result,) = classify_files([path], tiny)
     p = result.prediction
     assert p.path == path
-    assert p.model_id == tiny.model_id
+    assert p.model_id == analysis_id(tiny, 8)
     assert p.labels == ("Tone", "Noise")
     assert p.window_probabilities.shape == (len(p.window_starts), 2)
     assert p.probabilities.dtype == np.float32
@@ -299,7 +300,7 @@ def test_first_run_classifies_and_stores_every_track(music_folder, library, tiny
     assert len(results) == len(tracks) == 4
     assert not any(r.cached for r in results)
     for track in tracks:
-        stored = library.cached_prediction(track, tiny.model_id)
+        stored = library.cached_prediction(track, analysis_id(tiny, 8))
         assert stored is not None and stored.genre == ("Tone" if "tone" in track.path.name else "Noise")
 
 
@@ -341,7 +342,17 @@ def test_prediction_of_another_model_is_not_reused(music_folder, library, tiny, 
     assert other.model_id != tiny.model_id
     results = list(classify_tracks(library, tracks, other))
     assert not any(r.cached for r in results)
-    assert all(r.prediction.model_id == other.model_id for r in results)
+    assert all(r.prediction.model_id == analysis_id(other, 8) for r in results)
+
+
+def test_prediction_with_another_window_count_is_not_reused(music_folder, library, tiny):
+    from tagger.classify import classify_tracks
+
+    tracks = _scan(library, music_folder)
+    list(classify_tracks(library, tracks, tiny, max_windows=8))
+    results = list(classify_tracks(library, tracks, tiny, max_windows=2))
+    assert not any(r.cached for r in results)
+    assert all(len(r.prediction.window_starts) <= 2 for r in results)
 
 
 def test_failed_files_are_not_cached_and_are_retried(tmp_path, library, tiny):
