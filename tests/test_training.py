@@ -158,3 +158,22 @@ def test_a_folder_per_genre_collection_trains_with_its_folder_names_as_labels(fe
     result = train(config)
     assert result.stopped == "max_steps" and result.split_sizes == {"train": 6, "valid": 2, "test": 0}
     assert load_checkpoint(result.checkpoint).labels == ("drone", "static")
+
+
+def test_frozen_musicnn_transfer_trains_its_head_on_cached_embeddings(gtzan_dir, feature_cache, tmp_path):
+    from tagger.resources import resource_path
+
+    if not resource_path("models", "msd_musicnn.pt").is_file():
+        pytest.skip("the converted musicnn checkpoint is not shipped")
+    config = tiny_config(gtzan_dir, tmp_path / "m.pt", feature_cache, arch="musicnn_transfer", arch_kwargs={},
+                         eval_windows=1, epochs=2, batch_size=4)
+    events = []
+    result = train(config, progress=events.append)
+    assert result.stopped == "completed"
+    assert [e["done"] for e in events if e["event"] == "embeddings"][-1] == 10
+    stored = {p: p.stat().st_mtime_ns for p in (feature_cache.parent / "embeddings").rglob("*.npy")}
+    assert len(stored) == 10
+    model = load_checkpoint(result.checkpoint)
+    assert model.arch == "musicnn_transfer" and model.labels == ("Blues", "Metal")
+    train(config)  # the second run reads the embeddings instead of recomputing them
+    assert {p: p.stat().st_mtime_ns for p in stored} == stored
