@@ -38,7 +38,7 @@ OTHER = QColor("#bdbdbd")
 MAX_COLUMNS = 2400  # spectrogram columns kept for display
 
 
-def spectrogram_job(path: Path, cfg: FeatureConfig, *, progress, cancel) -> np.ndarray:
+def spectrogram_job(path: Path, cfg: FeatureConfig, *, progress, cancel) -> tuple[Path, np.ndarray]:
     """The track's log-mel spectrogram as an RGB32 image array (n_mels, columns) uint32.
 
     Runs in a worker: decoding and the mel transform use the same core functions the model
@@ -51,7 +51,7 @@ def spectrogram_job(path: Path, cfg: FeatureConfig, *, progress, cancel) -> np.n
 
     audio = load_audio(path, cfg.sample_rate)
     if cancel.is_set():
-        return np.zeros((1, 1), np.uint32)
+        return path, np.zeros((1, 1), np.uint32)
     mel = log_mel(audio, cfg)  # (frames, n_mels)
     if len(mel) > MAX_COLUMNS:
         step = int(np.ceil(len(mel) / MAX_COLUMNS))
@@ -62,7 +62,7 @@ def spectrogram_job(path: Path, cfg: FeatureConfig, *, progress, cancel) -> np.n
     lut = (colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint32)
     lut32 = (0xFF << 24) | (lut[:, 0] << 16) | (lut[:, 1] << 8) | lut[:, 2]
     img = lut32[(scaled * 255).astype(np.uint8)]  # (frames, n_mels)
-    return np.ascontiguousarray(img.T[::-1])  # (n_mels, frames), low frequencies at the bottom
+    return path, np.ascontiguousarray(img.T[::-1])  # (n_mels, frames), low frequencies at the bottom
 
 
 def array_to_image(rgb32: np.ndarray) -> QImage:
@@ -81,11 +81,12 @@ class ProbabilityBars(QWidget):
         super().__init__(parent)
         self._top: list[tuple[str, float]] = []
         self._colors: dict[str, QColor] = {}
-        self.setMinimumHeight(5 * 20 + 4)
+        self.setFixedHeight(24)
 
     def set_top(self, top: list[tuple[str, float]], colors: dict[str, QColor]) -> None:
         self._top = top[:5]
         self._colors = colors
+        self.setFixedHeight(max(1, len(self._top)) * 20 + 4)
         self.update()
 
     def sizeHint(self) -> QSize:
@@ -216,9 +217,13 @@ class TimelineView(QWidget):
         p.fillRect(QRect(0, top, w, self.WIN_H), QColor(0, 0, 0, 18))
         probs = self._window_probs
         if probs is not None and len(self._starts) == len(probs):
-            for start, row in zip(self._starts, probs, strict=True):
-                x0 = self._x(start)
-                x1 = max(x0 + 2, self._x(start + self._window_seconds) - 1)
+            # each window's column reaches halfway to its neighbours, so the strip reads as
+            # "the genre over time"; the windows' true extents are dashed on the spectrogram
+            centers = [s + self._window_seconds / 2 for s in self._starts]
+            edges = [0.0] + [(a + b) / 2 for a, b in zip(centers, centers[1:], strict=False)] + [self._duration]
+            for i, row in enumerate(probs):
+                x0 = self._x(edges[i]) + (1 if i else 0)
+                x1 = max(x0 + 2, self._x(edges[i + 1]) - 1)
                 y = float(top + self.WIN_H)
                 shown = 0.0
                 for idx, name in self._labels:
@@ -278,6 +283,7 @@ class DetailPane(QFrame):
         self._row: Row | None = None
         self._features = FeatureConfig()
         self._spec_task: Task | None = None
+        self._spec_path: Path | None = None
         self._cache: OrderedDict[Path, QImage] = OrderedDict()
         self._player = None
         self._audio = None
@@ -423,11 +429,14 @@ class DetailPane(QFrame):
             return
         self.timeline.set_message("Computing spectrogram\u2026")
         task = Task(spectrogram_job, path, self._features, name="spectrogram")
-        task.succeeded.connect(lambda arr, p=path: self._on_spectrogram(p, arr))
-        task.failed.connect(lambda msg, p=path: self._on_spectrogram_failed(p, msg))
+        # bound methods, not lambdas: Qt drops the connection if the pane is gone first
+        task.succeeded.connect(self._on_spectrogram)
+        task.failed.connect(self._on_spectrogram_failed)
+        self._spec_path = path
         self._spec_task = task.start()
 
-    def _on_spectrogram(self, path: Path, arr: np.ndarray) -> None:
+    def _on_spectrogram(self, result: tuple[Path, np.ndarray]) -> None:
+        path, arr = result
         if arr.size <= 1:
             return
         image = array_to_image(arr)
@@ -437,8 +446,8 @@ class DetailPane(QFrame):
         if self._row is not None and self._row.track.path == path:
             self.timeline.set_image(image)
 
-    def _on_spectrogram_failed(self, path: Path, message: str) -> None:
-        if self._row is not None and self._row.track.path == path:
+    def _on_spectrogram_failed(self, message: str) -> None:
+        if self._row is not None and self._row.track.path == self._spec_path:
             self.timeline.set_message(f"No spectrogram: {message}")
 
     # --- playback --------------------------------------------------------------------------

@@ -18,11 +18,13 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QDockWidget,
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -65,8 +68,8 @@ log = logging.getLogger(__name__)
 
 MAX_RECENT = 10
 DEFAULT_WIDTHS = {
-    Column.STATUS: 96, Column.TITLE: 210, Column.ARTIST: 140, Column.ALBUM: 150, Column.CURRENT: 110,
-    Column.PREDICTED: 120, Column.CONFIDENCE: 120, Column.NEW: 130, Column.FILE: 200,
+    Column.STATUS: 90, Column.TITLE: 180, Column.ARTIST: 120, Column.ALBUM: 130, Column.CURRENT: 100,
+    Column.PREDICTED: 110, Column.CONFIDENCE: 110, Column.NEW: 120, Column.FILE: 180,
 }
 
 
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         self._progress_done = (0, 0)
         self._user_chose_filter = False
         self._taxonomy_namer = None
+        self._counts = {"total": 0, "classified": 0, "review": 0, "to_write": 0, "errors": 0}
         self._ui_state = QSettings(str(paths.config_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
         self.model = TrackTableModel(self)
@@ -210,6 +214,8 @@ class MainWindow(QMainWindow):
         t.setItemDelegateForColumn(Column.CONFIDENCE, self.confidence_delegate)
         self.genre_delegate = GenreDelegate(self._genre_choices, t)
         t.setItemDelegateForColumn(Column.NEW, self.genre_delegate)
+        t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        t.customContextMenuRequested.connect(self._on_table_menu)
         t.selectionModel().selectionChanged.connect(self._on_selection_changed)
         t.selectionModel().currentRowChanged.connect(self._on_selection_changed)
         self.table = t
@@ -501,7 +507,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has_folder = self.folder is not None
         rows = self._selected_source_rows()
-        counts = self.model.counts()
+        counts = self._counts
         self.act_rescan.setEnabled(has_folder and not self.busy and not self.writing)
         self.act_cancel.setEnabled(self.busy)
         for a in (self.act_accept, self.act_reject, self.act_reset, self.act_album, self.act_edit):
@@ -519,6 +525,9 @@ class MainWindow(QMainWindow):
     def open_folder(self, folder: Path | str) -> None:
         """Open a folder: scan it, then classify what needs it. Replaces what was shown."""
         folder = Path(folder).expanduser()
+        if self.writing:
+            self.statusBar().showMessage("Wait until the write is finished before opening another folder", 5000)
+            return
         if not folder.is_dir():
             self._show_banner(f"Cannot open {folder}: it is not a folder (or it is gone).", button=None)
             self.classification_finished.emit()
@@ -693,7 +702,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.progress.setFormat(f"{done:,} / {total:,}")
         eta = self._eta.text(done, total)
-        errors = self.model.counts()["errors"] if self._stage == "Classifying" else 0
+        errors = self._counts["errors"] if self._stage == "Classifying" else 0
         parts = [f"{self._stage} {done:,} of {total:,}"]
         if errors:
             parts.append(f"{errors:,} errors")
@@ -767,6 +776,25 @@ class MainWindow(QMainWindow):
         if index.isValid():
             self.table.edit(self.proxy.index(index.row(), Column.NEW))
 
+    def _on_table_menu(self, pos) -> None:
+        if not self._selected_source_rows():
+            return
+        menu = QMenu(self)
+        for a in (self.act_accept, self.act_reject, self.act_reset, self.act_edit, None, self.act_album,
+                  None, self.act_play):
+            if a is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(a)
+        menu.addSeparator()
+        rows = self._selected_source_rows()
+        path = self.model.row_at(rows[0]).track.path
+        menu.addAction("Open Containing Folder",
+                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))))
+        menu.addAction("Copy Path", lambda: QApplication.clipboard().setText(
+            "\n".join(str(self.model.row_at(r).track.path) for r in rows)))
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
     def _on_accept_confident(self) -> None:
         n = self.model.accept_confident()
         self.statusBar().showMessage(
@@ -807,14 +835,16 @@ class MainWindow(QMainWindow):
 
     def _schedule_counts(self, *args) -> None:
         if not self._counts_timer.isActive():
+            # counting is one pass over the rows: coalesce more for big libraries
+            self._counts_timer.setInterval(150 if self.model.rowCount() < 20_000 else 750)
             self._counts_timer.start()
 
     def _on_update_counts(self) -> None:
-        counts = self.model.filter_counts()
+        c = self._counts = self.model.counts()
+        counts = c["filters"]
         for f, a in self.filter_actions.items():
             n = counts.get(f)
             a.setText(f"{FILTER_LABELS[f]} ({n:,})" if n is not None else FILTER_LABELS[f])
-        c = self.model.counts()
         if c["total"]:
             self.counts_label.setText(f"{c['total']:,} files \u00b7 {c['review']:,} to review \u00b7 "
                                       f"{c['to_write']:,} to write")
@@ -1034,7 +1064,7 @@ class MainWindow(QMainWindow):
         if entries:
             self.errors_model.add(what, entries)
             self.errors_dock.setWindowTitle(f"Problems ({len(self.errors_model.items):,})")
-            if not self.errors_dock.isVisible() and not self._quiet:
+            if not self.errors_dock.isVisible():
                 self.errors_dock.show()
 
     def _on_error_activated(self, index: QModelIndex) -> None:

@@ -85,10 +85,19 @@ class Row:
     album_note: str | None = None
     album_majority: str | None = None
     top_names: list[tuple[str, float]] = field(default_factory=list)
+    confidence: float | None = None  # the prediction's confidence, kept (sorting reads it a lot)
+    _hay: str | None = None
+    _hay_key: tuple | None = None
 
-    @property
-    def confidence(self) -> float | None:
-        return self.prediction.confidence if self.prediction is not None else None
+    def search_text(self) -> str:
+        """Lower-case text the search box matches, rebuilt only when the row changed."""
+        key = (id(self.track), self.genres, self.predicted)
+        if self._hay is None or key != self._hay_key:
+            t = self.track
+            self._hay = " ".join(x for x in (t.title, t.artist, t.album, t.current_genre, self.predicted,
+                                             self.genre_text, t.path.name) if x).casefold()
+            self._hay_key = key
+        return self._hay
 
     @property
     def genre_text(self) -> str:
@@ -154,6 +163,7 @@ class TrackTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[Row] = []
         self._index: dict[Path, int] = {}
+        self._sorted_by: tuple | None = None  # (column, order) while the rows are still in that order
         self.threshold = 0.8
         self.genres_to_write = 1
         self._namer: Callable[[str], str] = lambda label: label
@@ -227,7 +237,7 @@ class TrackTableModel(QAbstractTableModel):
                 return self._warn_brush
             if row.status == DecisionStatus.REJECTED:
                 return self._dim_brush
-            if col == Column.NEW and not row.changes_file:
+            if col == Column.NEW and (not row.changes_file or row.status == DecisionStatus.PENDING):
                 return self._dim_brush
             return None
         if role == Qt.ItemDataRole.FontRole and col == Column.NEW and row.status == DecisionStatus.EDITED:
@@ -243,7 +253,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Reorder rows by one key per row; selections and persistent indexes follow."""
-        if not 0 <= column < len(Column) or not self._rows:
+        if not 0 <= column < len(Column) or not self._rows or self._sorted_by == (column, order):
             return
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
@@ -259,6 +269,7 @@ class TrackTableModel(QAbstractTableModel):
         new_indexes = [self.index(self._index[r.track.path], i.column()) for r, i in zip(rows_before, persistent, strict=True)]
         self.changePersistentIndexList(persistent, new_indexes)
         self.layoutChanged.emit()
+        self._sorted_by = (column, order)
 
     # --- display ---------------------------------------------------------------------------
 
@@ -323,38 +334,53 @@ class TrackTableModel(QAbstractTableModel):
             if r.to_write
         ]
 
-    def counts(self) -> dict[str, int]:
-        c = Counter(r.status for r in self._rows)
-        classified = sum(1 for r in self._rows if r.prediction is not None)
-        review = sum(1 for r in self._rows if self.needs_review(r) and r.status == DecisionStatus.PENDING)
-        return {
-            "total": len(self._rows),
-            "classified": classified,
-            "review": review,
-            "to_write": sum(1 for r in self._rows if r.to_write),
-            "errors": c[DecisionStatus.ERROR],
-            **{s.value: c[s] for s in DecisionStatus},
-        }
+    def counts(self) -> dict:
+        """Everything the window shows as a number, in one pass over the rows.
 
-    def filter_counts(self) -> dict[Filter, int]:
-        """How many rows each filter shows (before the search text), in one pass."""
-        review = confident = changed = album = errors = 0
+        Keys: total, classified, review (pending and below the threshold), to_write, errors,
+        one per DecisionStatus value, and "filters": {Filter: rows it shows before searching}.
+        """
+        statuses = Counter()
+        classified = review_pending = to_write = 0
+        below = above = changed = album = errors = 0
         threshold = self.threshold
+        pending = DecisionStatus.PENDING
+        written = DecisionStatus.WRITTEN
         for r in self._rows:
+            status = r.status
+            statuses[status] += 1
             c = r.confidence
             if c is not None:
+                classified += 1
                 if c < threshold:
-                    review += 1
+                    below += 1
+                    if status == pending:
+                        review_pending += 1
                 else:
-                    confident += 1
-            if r.status == DecisionStatus.WRITTEN or r.to_write:
+                    above += 1
+            writes = r.to_write
+            if writes:
+                to_write += 1
+            if writes or status == written:
                 changed += 1
             if r.album_note is not None:
                 album += 1
             if r.error is not None:
                 errors += 1
-        return {Filter.NEEDS_REVIEW: review, Filter.CONFIDENT: confident, Filter.CHANGED: changed,
-                Filter.ALBUM: album, Filter.ERRORS: errors, Filter.ALL: len(self._rows)}
+        return {
+            "total": len(self._rows),
+            "classified": classified,
+            "review": review_pending,
+            "to_write": to_write,
+            "errors": statuses[DecisionStatus.ERROR],
+            **{s.value: statuses[s] for s in DecisionStatus},
+            "filters": {Filter.NEEDS_REVIEW: below, Filter.CONFIDENT: above, Filter.CHANGED: changed,
+                        Filter.ALBUM: album, Filter.ERRORS: errors, Filter.ALL: len(self._rows)},
+        }
+
+    def filter_counts(self) -> dict[Filter, int]:
+        """How many rows each filter shows (before the search text)."""
+        return self.counts()["filters"]
 
     def genre_names(self) -> list[str]:
         """Every genre name seen in predictions and current tags, for the editor's list."""
@@ -370,6 +396,7 @@ class TrackTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = []
         self._index = {}
+        self._sorted_by = None
         self.endResetModel()
 
     def set_tracks(self, tracks: Sequence[Track]) -> None:
@@ -386,6 +413,7 @@ class TrackTableModel(QAbstractTableModel):
                 rows.append(self._new_row(t))
         self._rows = rows
         self._reindex()
+        self._sorted_by = None
         self.endResetModel()
 
     def add_tracks(self, tracks: Sequence[Track]) -> None:
@@ -394,6 +422,7 @@ class TrackTableModel(QAbstractTableModel):
         if not new:
             return
         first = len(self._rows)
+        self._sorted_by = None
         self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
         for i, t in enumerate(new):
             self._rows.append(self._new_row(t))
@@ -421,7 +450,7 @@ class TrackTableModel(QAbstractTableModel):
                     row.status, row.error = DecisionStatus.PENDING, None
                     row.genres = self._default_genres(row)
             else:
-                row.prediction, row.predicted, row.top_names = None, "", []
+                row.prediction, row.predicted, row.top_names, row.confidence = None, "", [], None
                 row.status, row.error = DecisionStatus.ERROR, res.error or "could not be classified"
             changed.append(i)
         self._emit_rows_changed(changed)
@@ -447,6 +476,7 @@ class TrackTableModel(QAbstractTableModel):
         assert pred is not None
         row.top_names = [(self._namer(label), p) for label, p in pred.top(5)]
         row.predicted = row.top_names[0][0]
+        row.confidence = row.top_names[0][1]
 
     def _default_genres(self, row: Row) -> tuple[str, ...]:
         names: list[str] = []
@@ -591,6 +621,7 @@ class TrackTableModel(QAbstractTableModel):
         """One dataChanged per contiguous run of rows."""
         if not rows:
             return
+        self._sorted_by = None
         rows = sorted(set(rows))
         last_col = len(Column) - 1
         start = prev = rows[0]
@@ -603,6 +634,7 @@ class TrackTableModel(QAbstractTableModel):
                 start = prev = i
 
     def _emit_all_changed(self) -> None:
+        self._sorted_by = None
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1))
 
@@ -738,8 +770,5 @@ class TrackFilterModel(QSortFilterProxyModel):
         if not ok:
             return False
         if self._needle:
-            t = row.track
-            hay = " ".join(x for x in (t.title, t.artist, t.album, t.current_genre, row.predicted,
-                                        row.genre_text, t.path.name) if x).casefold()
-            return self._needle in hay
+            return self._needle in row.search_text()
         return True

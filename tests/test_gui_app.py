@@ -51,11 +51,12 @@ def tcon(path: Path) -> list[str] | None:
     return None if frame is None else list(frame.text)
 
 
-def accept_next_modal_dialog() -> None:
+def accept_next_dialog(kind: type[QDialog]) -> None:
+    """Press OK in the next dialog of this kind once it is on screen (it runs its own loop)."""
     def accept() -> None:
-        dialog = QApplication.activeModalWidget()
-        if isinstance(dialog, QDialog):
-            dialog.accept()
+        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
+        if shown:
+            shown[0].accept()
         else:
             QTimer.singleShot(20, accept)
 
@@ -73,7 +74,8 @@ def test_open_classify_accept_write_then_undo_restores_tags(qtbot, window, music
 
     window.model.set_status([window.model.row_of(tone), window.model.row_of(noise)], DecisionStatus.ACCEPTED)
     qtbot.waitUntil(lambda: "Write 2 Genres" in window.act_write.text().replace("&", ""))
-    accept_next_modal_dialog()
+    assert window.act_write.isEnabled()
+    accept_next_dialog(WriteSummaryDialog)
     with qtbot.waitSignal(window.write_finished, timeout=60_000):
         window.act_write.trigger()
     assert tcon(tone) == ["Tone"]
@@ -256,3 +258,65 @@ def test_screenshot_option_writes_a_png_of_the_classified_folder(tmp_path, tiny_
 
     image = QImage(str(out))
     assert image.width() >= 800 and image.height() >= 500
+
+
+@pytest.mark.slow
+def test_retrain_trains_a_tiny_model_and_use_this_model_reclassifies(qtbot, window, music_folder, tmp_path):
+    from gui.settings_dialog import SettingsDialog
+
+    data = tmp_path / "train"
+    for i in range(8):
+        make_track(data / "Tone" / f"t{i}.mp3", "tone", seconds=4.0, seed=10 + i)
+        make_track(data / "Noise" / f"n{i}.mp3", "noise", seconds=4.0, seed=10 + i)
+    open_and_classify(qtbot, window, music_folder)
+    dialog = SettingsDialog(window.settings, [], window, current_folder=window.folder)
+    qtbot.addWidget(dialog)
+    dialog.model_chosen.connect(window._on_model_chosen)
+    page = dialog.retrain
+    page.kind.setCurrentIndex(page.kind.findData("folder"))
+    page.folder.setText(str(data))
+    page.arch.setCurrentText("compact_cnn")
+    page.epochs.setValue(2)
+    out = tmp_path / "retrained.pt"
+    page.output.setText(str(out))
+    epochs: list[dict] = []
+    page.runner.event.connect(lambda e: epochs.append(e) if e.get("event") == "epoch" else None)
+    with qtbot.waitSignal(page.finished, timeout=600_000) as finished:
+        page.start_button.click()
+    assert finished.args == [0, False], "\n".join(page.runner.tail)
+    assert out.is_file()
+    assert len(epochs) >= 1 and page.curve.points["val_accuracy"]
+    assert "Validation accuracy" in page.summary.toPlainText()
+    assert page.use_button.isEnabled()
+    with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
+        page.use_button.click()
+    assert window.settings.model_path == str(out)
+    assert load_settings().model_path == str(out)
+    assert "retrained.pt" in window.model_label.text()
+    assert all(r.prediction is not None and r.prediction.model_id == window._loaded_model.model_id
+               for r in window.model.rows())
+
+
+@pytest.mark.slow
+def test_retrain_cancel_stops_the_trainer(qtbot, window, tmp_path):
+    from gui.settings_dialog import SettingsDialog
+
+    data = tmp_path / "train"
+    for i in range(8):
+        make_track(data / "Tone" / f"t{i}.mp3", "tone", seconds=4.0, seed=10 + i)
+        make_track(data / "Noise" / f"n{i}.mp3", "noise", seconds=4.0, seed=10 + i)
+    dialog = SettingsDialog(window.settings, [], window)
+    qtbot.addWidget(dialog)
+    page = dialog.retrain
+    page.kind.setCurrentIndex(page.kind.findData("folder"))
+    page.folder.setText(str(data))
+    page.arch.setCurrentText("compact_cnn")
+    page.epochs.setValue(200)
+    page.output.setText(str(tmp_path / "never.pt"))
+    with qtbot.waitSignal(page.finished, timeout=120_000) as finished:
+        with qtbot.waitSignal(page.runner.event, timeout=120_000):
+            page.start_button.click()
+        page.cancel_button.click()
+    assert finished.args[1] is True
+    assert not page.runner.running
+    assert page.start_button.isEnabled()
