@@ -300,7 +300,7 @@ class DetailPane(QFrame):
         self.subtitle.setWordWrap(True)
         self.path = QLabel()
         self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path.setStyleSheet("color: palette(mid);")
+        self.path.setStyleSheet("color: #6b6b6b;")
         self.path.setWordWrap(True)
         self.change = QLabel()
         self.change.setTextFormat(Qt.TextFormat.RichText)

@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
             "<p>Choose <b>File ▸ Open Folder…</b> (Ctrl+O) or drop a folder here.<br>"
             "genrenet listens to each track, predicts its genre and shows the uncertain ones first.<br>"
             "Nothing is written until you review and press <b>Write</b>; every write can be undone.</p>")
-        self.welcome.setStyleSheet("color: palette(mid);")
+        self.welcome.setStyleSheet("color: #6b6b6b;")
         self.table_stack = QStackedWidget()
         self.table_stack.addWidget(self.welcome)
         self.table_stack.addWidget(self.table)
@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.counts_label = QLabel()
         self.model_label = QLabel()
-        self.model_label.setStyleSheet("color: palette(mid);")
+        self.model_label.setStyleSheet("color: #6b6b6b;")
         sb.addWidget(self.status_text, 1)
         sb.addWidget(self.progress)
         sb.addWidget(self.cancel_button)

@@ -73,7 +73,7 @@ class Page(QWidget):
 def _hint(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: palette(mid);")
+    label.setStyleSheet("color: #6b6b6b;")
     return label
 
 
@@ -169,8 +169,10 @@ def model_summary(path: Path, *, progress, cancel) -> str:
     parts = [f"{data['arch']}, {len(labels)} genres: {', '.join(labels[:12])}{'…' if len(labels) > 12 else ''}"]
     if acc is not None:
         parts.append(f"accuracy {float(acc):.1%}")
-    if trained.get("datasets"):
-        parts.append("trained on " + ", ".join(map(str, trained["datasets"])))
+    datasets = trained.get("datasets") or []
+    if datasets:
+        names = [str(d.get("name") or d.get("kind")) if isinstance(d, dict) else str(d) for d in datasets]
+        parts.append("trained on " + ", ".join(names))
     return "; ".join(parts)
 
 
@@ -404,7 +406,11 @@ class CurveView(QWidget):
                        f"{k * 10}%")
             p.setPen(QPen(QColor(0, 0, 0, 40)))
         p.setPen(fg)
-        p.drawText(QRectF(left, bottom + 4, right - left, 16), Qt.AlignmentFlag.AlignCenter, "epoch")
+        step = max(1, round(self.epochs / 10))
+        for e in range(0, self.epochs + 1, step):
+            x = left + (right - left) * e / self.epochs
+            p.drawText(QRectF(x - 15, bottom + 2, 30, 16), Qt.AlignmentFlag.AlignCenter, str(e))
+        p.drawText(QRectF(right - 60, top + 2, 60, 16), Qt.AlignmentFlag.AlignRight, "epoch →")
 
         def xy(epoch: float, value: float) -> QPointF:
             return QPointF(left + (right - left) * min(epoch, self.epochs) / self.epochs,
@@ -452,6 +458,7 @@ class RetrainPage(Page):
             self.kind.addItem(name, key)
             self.kind.setItemData(self.kind.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self.kind_hint = _hint("")
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Folder with the training audio")
         self.browse = QPushButton("Browse…")
@@ -497,6 +504,7 @@ class RetrainPage(Page):
         data_row.addWidget(self.browse)
         form = QFormLayout()
         form.addRow("Data:", self.kind)
+        form.addRow("", self.kind_hint)
         form.addRow("Folder:", data_row)
         form.addRow("Architecture:", self.arch)
         form.addRow("Epochs:", self.epochs)
@@ -543,6 +551,7 @@ class RetrainPage(Page):
         return args
 
     def _on_kind_changed(self) -> None:
+        self.kind_hint.setText(self.kind.itemData(self.kind.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
         library = self.kind.currentData() == "library"
         self.folder.setEnabled(not library)
         self.browse.setEnabled(not library)
@@ -680,6 +689,7 @@ class SettingsDialog(QDialog):
                                   self.storage, self.retrain]
         self.nav = QListWidget()
         self.nav.setMaximumWidth(180)
+        self.nav.setStyleSheet("QListWidget::item { padding: 6px 8px; }")
         self.stack = QStackedWidget()
         for page in self.pages:
             page.load(settings)

@@ -95,21 +95,23 @@ class Task(QObject):
             self.progress.emit(int(done), int(total))
 
     def _run(self) -> None:
+        ok, value = True, None
         try:
-            result = self.fn(*self.args, progress=self._report_progress, cancel=self.cancel_event,
-                             **self.kwargs)
+            value = self.fn(*self.args, progress=self._report_progress, cancel=self.cancel_event, **self.kwargs)
             if self.stream:
-                result = self._drain(result)
+                value = self._drain(value)
         except Exception as exc:  # the job's error is the user's to read, never a crash
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
-            self.failed.emit(error_text(exc))
-        else:
-            self.succeeded.emit(result)
+            ok, value = False, error_text(exc)
         finally:
-            # flags first: slots of `done` (connected before start) must see the task as over
+            # flags before any signal: slots (on the UI thread) must already see the task as over
             self.running = False
             self.finished = True
-            self.done.emit(self.cancel_event.is_set())
+        if ok:
+            self.succeeded.emit(value)
+        else:
+            self.failed.emit(value)
+        self.done.emit(self.cancel_event.is_set())
 
     def _drain(self, iterable: Iterable[Any]) -> int:
         batch: list[Any] = []
