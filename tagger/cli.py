@@ -96,11 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     """Training commands live in training/ and register their own parsers."""
     from training import cli as training_cli
-    from training import import_musicnn
 
     training_cli.add_train_parser(sub)
     training_cli.add_evaluate_parser(sub)
-    import_musicnn.add_parser(sub)
+    training_cli.add_import_musicnn_parser(sub)
 
 
 def _add_paths(p: argparse.ArgumentParser) -> None:

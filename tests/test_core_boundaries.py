@@ -16,3 +16,10 @@ def test_tagger_imports_no_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_command_line_parser_loads_without_torch():
+    """`genrenet --help`, scan, history and undo start fast: torch loads only when a model runs."""
+    code = "import sys, tagger.cli; tagger.cli.build_parser(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

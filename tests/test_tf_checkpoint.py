@@ -376,10 +376,9 @@ def test_import_command_fails_clearly_without_checkpoints(tmp_path, capsys):
     assert "no MSD_musicnn checkpoint" in capsys.readouterr().err
 
 
-def test_import_command_registers_as_a_subcommand():
-    import argparse
+def test_import_command_is_a_genrenet_subcommand():
+    from tagger.cli import build_parser
+    from training.cli import run_import_musicnn
 
-    parser = argparse.ArgumentParser()
-    import_musicnn.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["import-musicnn", "x.whl", "--out-dir", "models"])
-    assert args.func is import_musicnn.run and args.source == Path("x.whl")
+    args = build_parser().parse_args(["import-musicnn", "x.whl", "--out-dir", "models"])
+    assert args.func is run_import_musicnn and args.source == Path("x.whl")

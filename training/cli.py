@@ -75,6 +75,29 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def add_import_musicnn_parser(subparsers) -> argparse.ArgumentParser:
+    return configure_import_musicnn(subparsers.add_parser(
+        "import-musicnn", help="convert musicnn's pretrained TensorFlow models to genrenet models",
+        description="Convert the TensorFlow checkpoints inside the musicnn 0.1.0 wheel into genrenet models."))
+
+
+def configure_import_musicnn(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("source", nargs="?", type=Path,
+                        help="musicnn-0.1.0 wheel or unpacked folder (default: download with pip)")
+    parser.add_argument("--out-dir", type=Path, default=Path("."),
+                        help="where to write msd_musicnn.pt and mtt_musicnn.pt (default: .)")
+    parser.add_argument("--model", choices=("msd", "mtt"), action="append", dest="models",
+                        help="convert only this model (repeatable; default: both)")
+    parser.set_defaults(func=run_import_musicnn)
+    return parser
+
+
+def run_import_musicnn(args: argparse.Namespace) -> int:
+    from training.import_musicnn import run  # the converter needs torch; --help does not
+
+    return run(args)
+
+
 KINDS = ("gtzan", "fma", "folder", "library")
 
 

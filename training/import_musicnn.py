@@ -297,25 +297,7 @@ def convert(source: Path | None, out_dir: Path, which: Sequence[str] = ("msd", "
         return written
 
 
-# --- command line -----------------------------------------------------------------------------
-
-def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("source", nargs="?", type=Path,
-                        help="musicnn-0.1.0 wheel or unpacked folder (default: download with pip)")
-    parser.add_argument("--out-dir", type=Path, default=Path("."),
-                        help="where to write msd_musicnn.pt and mtt_musicnn.pt (default: .)")
-    parser.add_argument("--model", choices=sorted(MODELS), action="append", dest="models",
-                        help="convert only this model (repeatable; default: both)")
-    parser.set_defaults(func=run)
-    return parser
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add `import-musicnn` to a CLI's subparsers; sets `func(args) -> int`."""
-    return _configure(subparsers.add_parser(
-        "import-musicnn", help="convert musicnn's pretrained TensorFlow models to genrenet models",
-        description=__doc__.split("\n\n")[0]))  # fmt: skip
-
+# --- command line (the parser lives in training/cli.py, which imports no torch) ---------------
 
 def run(args: argparse.Namespace) -> int:
     try:
@@ -327,7 +309,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _configure(argparse.ArgumentParser(prog="genrenet import-musicnn", description=__doc__.split("\n\n")[0]))
+    from training.cli import configure_import_musicnn
+
+    parser = configure_import_musicnn(argparse.ArgumentParser(prog="genrenet import-musicnn",
+                                                              description=__doc__.split("\n\n")[0]))
     args = parser.parse_args(argv)
     return args.func(args)
 
