@@ -351,6 +351,9 @@ class DetailPane(QFrame):
         layout.addLayout(player)
         layout.addStretch(1)
         self.set_row(None)
+        # Qt Multimedia initialises its backend on first use; do it now, on the UI thread before
+        # any worker runs (a first initialisation racing with worker threads was seen to hang)
+        self._ensure_player()
 
     # --- public ----------------------------------------------------------------------------
 
@@ -380,7 +383,7 @@ class DetailPane(QFrame):
             self.error.hide()
             self.bars.set_top([], {})
             self.timeline.set_windows(0, 3, (), None, [], {})
-            self.timeline.set_message("")
+            self.timeline.set_message("The spectrogram of the selected track appears here")
             self.legend.set_items([])
             self.play_button.setEnabled(False)
             return

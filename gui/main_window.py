@@ -100,7 +100,7 @@ class ErrorsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return ("When", "Path", "Reason")[section]
+            return ("Step", "Path", "Reason")[section]
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -705,7 +705,7 @@ class MainWindow(QMainWindow):
         errors = self._counts["errors"] if self._stage == "Classifying" else 0
         parts = [f"{self._stage} {done:,} of {total:,}"]
         if errors:
-            parts.append(f"{errors:,} errors")
+            parts.append(f"{errors:,} error{'s' if errors != 1 else ''}")
         if eta:
             parts.append(eta)
         self.status_text.setText(" \u00b7 ".join(parts))
@@ -1066,6 +1066,7 @@ class MainWindow(QMainWindow):
             self.errors_dock.setWindowTitle(f"Problems ({len(self.errors_model.items):,})")
             if not self.errors_dock.isVisible():
                 self.errors_dock.show()
+                self.resizeDocks([self.errors_dock], [150], Qt.Orientation.Vertical)
 
     def _on_error_activated(self, index: QModelIndex) -> None:
         path = Path(self.errors_model.items[index.row()][1])

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from mutagen.id3 import ID3  # noqa: E402
+from mutagen.id3 import ID3, ID3NoHeaderError  # noqa: E402
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
@@ -46,7 +46,10 @@ def row_of(window: MainWindow, path: Path):
 
 
 def tcon(path: Path) -> list[str] | None:
-    tags = ID3(path)
+    try:
+        tags = ID3(path)
+    except ID3NoHeaderError:
+        return None
     frame = tags.get("TCON")
     return None if frame is None else list(frame.text)
 
@@ -320,3 +323,50 @@ def test_retrain_cancel_stops_the_trainer(qtbot, window, tmp_path):
     assert finished.args[1] is True
     assert not page.runner.running
     assert page.start_button.isEnabled()
+
+
+def test_genre_editor_offers_model_genres_and_takes_free_text(qtbot, window, music_folder):
+    from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem
+
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    index = window.proxy.index(0, Column.NEW)
+    editor = window.genre_delegate.createEditor(window.table.viewport(), QStyleOptionViewItem(), index)
+    assert isinstance(editor, QComboBox)
+    assert {"Tone", "Noise"} <= {editor.itemText(i) for i in range(editor.count())}
+    editor.setCurrentText("Drone; Noise")
+    window.genre_delegate.setModelData(editor, window.proxy, index)
+    row = window.model.row_at(window.proxy.mapToSource(index).row())
+    assert row.genres == ("Drone", "Noise")
+    assert row.status == DecisionStatus.EDITED
+
+
+def test_play_button_loads_the_selected_file(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    window.table.selectRow(0)
+    qtbot.waitUntil(lambda: window.detail.current_row() is not None)
+    qtbot.waitUntil(window.detail.spectrogram_ready, timeout=30_000)
+    window.detail.play_button.click()
+    if window.detail._player is None:
+        pytest.skip(window.detail._player_error or "Qt Multimedia is unavailable here")
+    expected = QUrl.fromLocalFile(str(window.detail.current_row().track.path))
+    assert window.detail._player.source() == expected
+    window.detail._stop_playback()
+
+
+def test_file_changed_since_scan_is_a_per_file_error_and_others_are_written(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    changed = music_folder / "Artist B" / "03 tone.mp3"
+    other = music_folder / "Artist B" / "04 noise.mp3"
+    window.model.set_status([window.model.row_of(changed), window.model.row_of(other)], DecisionStatus.ACCEPTED)
+    with changed.open("ab") as fh:  # someone else touches the file after the scan
+        fh.write(b"\0" * 10)
+    with qtbot.waitSignal(window.write_finished, timeout=60_000):
+        window.start_write(window.model.decisions())
+    assert tcon(other) == ["Noise"]
+    assert tcon(changed) is None
+    row = row_of(window, changed)
+    assert row.error and row.status == DecisionStatus.ACCEPTED
+    assert any(p == str(changed) and step == "write" for step, p, _ in window.errors_model.items)
+    assert "could not be written" in window.status_text.text()
