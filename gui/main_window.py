@@ -385,16 +385,26 @@ class MainWindow(QMainWindow):
         bl.addWidget(self.banner_button)
         self.banner.hide()
 
-        # empty state, shown until a folder is open
-        self.welcome = QLabel()
-        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.welcome.setWordWrap(True)
-        self.welcome.setText(
+        # empty state, shown until a folder is open: what to do, and the recent folders
+        self.welcome = QWidget()
+        intro = QLabel(
             "<div style='font-size:15pt; font-weight:600'>Open a music folder to begin</div>"
-            "<p>Choose <b>File ▸ Open Folder…</b> (Ctrl+O) or drop a folder here.<br>"
+            "<p>Choose <b>File \u25b8 Open Folder\u2026</b> (Ctrl+O) or drop a folder here.<br>"
             "genrenet listens to each track, predicts its genre and shows the uncertain ones first.<br>"
             "Nothing is written until you review and press <b>Write</b>; every write can be undone.</p>")
-        self.welcome.setStyleSheet("color: #6b6b6b;")
+        intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        intro.setStyleSheet("color: #555555;")
+        open_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder\u2026")
+        open_button.clicked.connect(self._on_open_folder)
+        self.recent_box = QVBoxLayout()
+        wl = QVBoxLayout(self.welcome)
+        wl.addStretch(1)
+        wl.addWidget(intro)
+        wl.addWidget(open_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        wl.addSpacing(12)
+        wl.addLayout(self.recent_box)
+        wl.addStretch(2)
+        self._fill_welcome_recent()
         self.table_stack = QStackedWidget()
         self.table_stack.addWidget(self.welcome)
         self.table_stack.addWidget(self.table)
@@ -1038,6 +1048,21 @@ class MainWindow(QMainWindow):
             save_settings(self.settings)
         except OSError as exc:
             log.warning("could not save recent folders: %s", exc)
+
+    def _fill_welcome_recent(self) -> None:
+        recent = [f for f in self.settings.recent_folders if Path(f).is_dir()][:5]
+        if recent:
+            title = QLabel("Recent folders")
+            title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            title.setStyleSheet("color: #555555; font-weight: 600;")
+            self.recent_box.addWidget(title)
+        for folder in recent:
+            b = QPushButton(folder)
+            b.setFlat(True)
+            b.setCursor(Qt.CursorShape.PointingHandCursor)
+            b.setStyleSheet("color: #1565c0; text-decoration: underline;")
+            b.clicked.connect(lambda _=False, f=folder: self.open_folder(Path(f)))
+            self.recent_box.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
 
     def _on_fill_recent(self) -> None:
         self.recent_menu.clear()
