@@ -602,17 +602,21 @@ class MainWindow(QMainWindow):
         self._begin_stage("Loading model", "Loading the genre model…")
         self.progress.setRange(0, 0)
         task = Task(jobs.load_model_job, self.settings.model_path, self.settings.device, name="load model")
-        task.succeeded.connect(lambda model, key=key: self._on_model_loaded(model, key))
+        task.succeeded.connect(lambda model, key=key, task=task: self._on_model_loaded(model, key, task))
         task.failed.connect(self._on_model_failed)
         task.done.connect(self._on_task_done)
         self._task = task.start()
 
-    def _on_model_loaded(self, model, key) -> None:
+    def _on_model_loaded(self, model, key, task: Task | None = None) -> None:
         self._loaded_model, self._model_key, self._model_error = model, key, None
         self.detail.set_feature_config(model.features)
         name = Path(model.path).name if model.path else "default model"
         self.model_label.setText(f"Model: {name} ({model.device.type})")
         self.model_label.setToolTip(f"{model.path}\n{model.arch}, {len(model.labels)} genres")
+        if task is not None and task.cancelled:
+            self._end_stage("Cancelled before classifying. Rescan (F5) to classify.")
+            self.classification_finished.emit()
+            return
         # the model-load task is done; start classifying on the next turn of the event loop
         QTimer.singleShot(0, lambda: self._classify_with(model))
 
