@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.tasks import Task
-from gui.training_runner import TrainingRunner
+from gui.training_runner import TrainingRunner, train_command
 from tagger import paths
 from tagger.settings import Settings, description
 
@@ -491,11 +491,13 @@ class RetrainPage(Page):
         self.curve = CurveView()
         self.summary = QPlainTextEdit()
         self.summary.setReadOnly(True)
-        self.summary.setMaximumHeight(110)
+        self.summary.setMaximumHeight(170)
         self.summary.setPlaceholderText("The evaluation summary appears here when training ends.")
         self.runner = TrainingRunner(self)
         self.runner.event.connect(self._on_event)
         self.runner.finished.connect(self._on_finished)
+        self.evaluator = TrainingRunner(self)  # `genrenet evaluate` on the same data afterwards
+        self.evaluator.finished.connect(self._on_evaluated)
         self._model_path: Path | None = None
         self._epochs_total = 1
 
@@ -533,10 +535,11 @@ class RetrainPage(Page):
 
     @property
     def running(self) -> bool:
-        return self.runner.running
+        return self.runner.running or self.evaluator.running
 
     def stop(self) -> None:
         self.runner.stop()
+        self.evaluator.stop()
 
     def train_args(self) -> list[str]:
         """Arguments for `genrenet train` from the page's choices."""
@@ -584,6 +587,7 @@ class RetrainPage(Page):
         self.state.setText("Stopping…")
         self.cancel_button.setEnabled(False)
         self.runner.stop()
+        self.evaluator.stop()
 
     def _on_event(self, event: dict) -> None:
         """One JSON line of the trainer (schema: training/train.py's docstring)."""
@@ -646,6 +650,9 @@ class RetrainPage(Page):
             self.use_button.setEnabled(have_model)
         elif code == 0 and have_model:
             self.progress.setValue(100)
+            if self.kind.currentData() != "library":
+                self._evaluate()
+                return
             self.state.setText(f"Done. Model saved as {self._model_path}")
             self.use_button.setEnabled(True)
         else:
@@ -654,6 +661,30 @@ class RetrainPage(Page):
             self.state.setText(f"Training failed (exit code {code}).")
             self.summary.setPlainText(tail or "The trainer printed nothing.")
         self.finished.emit(code, cancelled)
+
+    def _evaluate(self) -> None:
+        """Measure the new model on the held-out part of the same data (`genrenet evaluate`)."""
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.state.setText("Evaluating the new model on the held-out clips…")
+        self.progress.setRange(0, 0)
+        args = [str(self._model_path), "--dataset", self.kind.currentData(), self.folder.text().strip(),
+                "--split", "random"]
+        self.evaluator.start(args, program=train_command() + ["evaluate"])
+
+    def _on_evaluated(self, code: int, cancelled: bool) -> None:
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 100)
+        self.progress.setValue(100)
+        lines = list(self.evaluator.tail)
+        if code == 0 and lines:
+            self.summary.appendPlainText("\nEvaluation (clips not trained on):\n" + "\n".join(lines))
+        else:
+            self.summary.appendPlainText("\nEvaluation skipped" + (": " + lines[-1] if lines else "."))
+        self.state.setText(f"Done. Model saved as {self._model_path}")
+        self.use_button.setEnabled(True)
+        self.finished.emit(0, False)
 
     def _on_use(self) -> None:
         if self._model_path is not None:

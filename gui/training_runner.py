@@ -51,11 +51,11 @@ class TrainingRunner(QObject):
         return self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning
 
     def start(self, args: list[str], program: list[str] | None = None) -> None:
-        """Run `genrenet train ARGS --progress-json` (or `program + args` when given)."""
+        """Run `genrenet train ARGS --progress-json` (or `program + args` as given)."""
         if self.running:
             raise RuntimeError("training is already running")
         command = (program or train_command() + ["train"]) + list(args)
-        if "--progress-json" not in command:
+        if program is None and "--progress-json" not in command:
             command.append("--progress-json")
         self._buffer = b""
         self._cancelled = False

@@ -290,6 +290,7 @@ def test_retrain_trains_a_tiny_model_and_use_this_model_reclassifies(qtbot, wind
     assert out.is_file()
     assert len(epochs) >= 1 and page.curve.points["val_accuracy"]
     assert "Validation accuracy" in page.summary.toPlainText()
+    assert "Evaluation (clips not trained on)" in page.summary.toPlainText(), page.summary.toPlainText()
     assert page.use_button.isEnabled()
     with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
         page.use_button.click()
