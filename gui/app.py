@@ -49,6 +49,9 @@ def make_app():
 def run(folder: Path | None = None, screenshot: Path | None = None) -> int:
     """Show the main window (optionally on FOLDER); with `screenshot`, save a PNG and quit."""
     logging.basicConfig(level=os.environ.get("GENRENET_LOG", "WARNING"))
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if screenshot is not None and headless and sys.platform.startswith("linux"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a screenshot needs no screen
     app = make_app()
     from gui.main_window import MainWindow, app_icon
 
