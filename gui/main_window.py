@@ -193,7 +193,8 @@ class MainWindow(QMainWindow):
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         t.setSortingEnabled(True)
-        t.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        # Review order: least confident first (re-applied when classification ends).
+        t.horizontalHeader().setSortIndicator(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
         t.setAlternatingRowColors(True)
         t.setWordWrap(False)
         t.setShowGrid(False)
@@ -473,8 +474,8 @@ class MainWindow(QMainWindow):
             self.resize(1360, 820)
         header = self._ui_state.value("header")
         if isinstance(header, QByteArray) and not header.isEmpty():
-            self.table.horizontalHeader().restoreState(header)
-            self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+            self.table.horizontalHeader().restoreState(header)  # column widths and order
+            self.table.horizontalHeader().setSortIndicator(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
         splitter = self._ui_state.value("splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)

@@ -241,6 +241,15 @@ def test_detail_pane_shows_probabilities_and_spectrogram(qtbot, window, music_fo
     assert window.detail.timeline._window_probs is not None
 
 
+def test_review_order_is_least_confident_first_after_classification(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    shown = [window.model.rows()[r] for r in window.proxy.source_rows(range(window.proxy.rowCount()))]
+    confidences = [r.confidence for r in shown if r.confidence is not None]
+    assert len(confidences) >= 2
+    assert confidences == sorted(confidences)
+
+
 def test_sorting_by_confidence_orders_rows(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
     window._set_filter(Filter.ALL, user=True)
