@@ -8,7 +8,7 @@ the source model with Python's sort (one key per row) instead of a comparator pe
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
+from tagger.review import album_majorities
 from tagger.track import Decision, DecisionStatus, Prediction, Track
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -583,32 +584,19 @@ class TrackTableModel(QAbstractTableModel):
         self._emit_rows_changed(changed)
 
     def update_albums(self) -> int:
-        """Flag tracks whose prediction disagrees with the majority of their album.
-
-        An album is the album tag within one folder; albums with fewer than two classified
-        tracks have no majority. Returns how many tracks are flagged.
-        """
-        groups: dict[tuple[str, Path], list[Row]] = defaultdict(list)
-        for r in self._rows:
-            if r.track.album and r.prediction is not None:
-                groups[(r.track.album.casefold(), r.track.path.parent)].append(r)
+        """Flag tracks whose prediction disagrees with the majority of their album
+        (tagger.review.album_majorities). Returns how many tracks are flagged."""
+        verdicts = album_majorities((r.track, r.predicted, r.confidence or 0.0)
+                                    for r in self._rows if r.prediction is not None)
         flagged = 0
         for r in self._rows:
-            r.album_note = r.album_majority = None
-        for members in groups.values():
-            if len(members) < 2:
-                continue
-            votes = Counter(r.predicted for r in members)
-            weight: dict[str, float] = defaultdict(float)
-            for r in members:
-                weight[r.predicted] += r.confidence or 0.0
-            majority = max(votes, key=lambda g: (votes[g], weight[g]))
-            for r in members:
-                r.album_majority = majority
-                if r.predicted != majority:
-                    r.album_note = (f"The album's majority genre is {majority} "
-                                    f"({votes[majority]} of {len(members)} tracks); this track: {r.predicted}")
-                    flagged += 1
+            verdict = verdicts.get(r.track.path)
+            r.album_majority = verdict.majority if verdict else None
+            r.album_note = None
+            if verdict and r.predicted != verdict.majority:
+                r.album_note = (f"The album's majority genre is {verdict.majority} "
+                                f"({verdict.votes} of {verdict.size} tracks); this track: {r.predicted}")
+                flagged += 1
         self._emit_all_changed()
         return flagged
 
