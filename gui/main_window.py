@@ -507,6 +507,15 @@ class MainWindow(QMainWindow):
             self._library = Library()
         return self._library
 
+    def _reopen_library(self) -> None:
+        """The cache folder changed: the next job opens the Library at paths.cache_dir() anew.
+
+        A job still running keeps its own reference to the old Library and finishes there (its
+        connection closes when the last reference goes); nothing is copied from the old cache (the
+        next scan reads the folder again).
+        """
+        self._library = None
+
     @property
     def busy(self) -> bool:
         return self._task is not None and self._task.running
@@ -1016,12 +1025,15 @@ class MainWindow(QMainWindow):
         self.apply_settings(self.settings.with_changes(model_path=path))
 
     def apply_settings(self, new: Settings) -> None:
-        """Save settings and follow them: names, threshold, and a reclassify if the model changed."""
+        """Save settings and follow them: names, threshold, the cache folder (reopened for the next
+        scan), and a reclassify if the model changed."""
         old = self.settings
         self.settings = new
         save_settings(new)
         self._apply_settings_to_model()
         self.model.update_albums()
+        if old.cache_dir != new.cache_dir:
+            self._reopen_library()
         model_changed = (old.model_path, old.device, old.windows_per_track) != (
             new.model_path, new.device, new.windows_per_track)
         if model_changed:

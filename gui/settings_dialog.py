@@ -7,6 +7,7 @@ and validation. The Retrain page starts training as a separate process (gui/trai
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -321,16 +322,33 @@ class GenreNamesPage(Page):
 def clear_cache_job(*, progress, cancel) -> None:
     from tagger.library import Library
 
-    Library().clear()
+    with Library() as library:
+        library.clear()
 
 
 class StoragePage(Page):
+    """Where the cache lives (the ``cache_dir`` setting), clearing it, and the other folders.
+
+    The cache folder is edited here and saved with the other settings; the main window reopens its
+    Library at the new place for the next scan. The write journal never moves with it.
+    """
+
     title = "Storage"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.cache = QLabel(str(paths.cache_dir()))
-        self.cache.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.cache = QLineEdit()
+        self.cache.setPlaceholderText(f"Default: {paths.default_cache_dir()}")
+        self.cache.setToolTip(description("cache_dir"))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse)
+        self.reset = QPushButton("Reset to default")
+        self.reset.clicked.connect(lambda: self.cache.setText(""))
+        open_cache = QPushButton("Open")
+        open_cache.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.cache_dir()))))
+        self.env_note = QLabel()
+        self.env_note.setWordWrap(True)
+        self.env_note.setStyleSheet("color: #c62828;")
         self.data = QLabel(str(paths.data_dir()))
         self.data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.config = QLabel(str(paths.config_dir()))
@@ -340,25 +358,44 @@ class StoragePage(Page):
                               "The write journal (undo) is kept.")
         self.clear.clicked.connect(self._on_clear)
         self.status = QLabel()
-        open_cache = QPushButton("Open")
-        open_cache.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.cache_dir()))))
         row = QHBoxLayout()
         row.addWidget(self.cache, 1)
+        row.addWidget(browse)
+        row.addWidget(self.reset)
         row.addWidget(open_cache)
         form = QFormLayout(self)
         form.addRow("Cache (scans, predictions):", row)
+        form.addRow(_hint(description("cache_dir")))
+        form.addRow(self.env_note)
         form.addRow("", self.clear)
         form.addRow("", self.status)
         form.addRow("Write journal (undo):", self.data)
         form.addRow("Settings:", self.config)
-        form.addRow(_hint("Set GENRENET_CACHE_DIR, GENRENET_DATA_DIR or GENRENET_CONFIG_DIR before "
-                          "starting genrenet to keep these elsewhere."))
+        form.addRow(_hint("Set GENRENET_DATA_DIR or GENRENET_CONFIG_DIR before starting genrenet to keep "
+                          "these elsewhere. The write journal stays where it is when the cache moves."))
+        self._task: Task | None = None
 
     def load(self, settings: Settings) -> None:
-        pass
+        self.cache.setText(settings.cache_dir or "")
+        env = os.environ.get("GENRENET_CACHE_DIR")
+        self.env_note.setText(f"GENRENET_CACHE_DIR is set, so {env} is used instead while it is." if env else "")
+        self.env_note.setVisible(bool(env))
 
     def save(self) -> dict[str, Any]:
-        return {}
+        text = self.cache.text().strip()
+        return {"cache_dir": str(Path(text).expanduser()) if text else None}
+
+    def problem(self) -> str | None:
+        text = self.cache.text().strip()
+        if text and Path(text).expanduser().exists() and not Path(text).expanduser().is_dir():
+            return f"The cache folder {text} is a file, not a folder."
+        return None
+
+    def _on_browse(self) -> None:
+        start = self.cache.text().strip() or str(paths.cache_dir())
+        name = QFileDialog.getExistingDirectory(self, "Choose a folder for the cache", start)
+        if name:
+            self.cache.setText(name)
 
     def _on_clear(self) -> None:
         self.clear.setEnabled(False)

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genrenet", description="Genre tags for your music, computed from the audio on your machine."
     )
     parser.add_argument("--version", action="version", version=f"genrenet {__version__}")
-    parser.add_argument("--cache-dir", help="library cache folder (default: the user cache dir; env GENRENET_CACHE_DIR)")
+    parser.add_argument("--cache-dir", help="library cache folder (default: env GENRENET_CACHE_DIR, else the cache_dir setting, else the user cache dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("scan", help="list audio files with the genres they carry today")

@@ -3,12 +3,15 @@ variable (tests and portable installs use them)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import platformdirs
 
 APP = "genrenet"
+
+log = logging.getLogger(__name__)
 
 
 def _dir(env: str, default: str) -> Path:
@@ -18,8 +21,34 @@ def _dir(env: str, default: str) -> Path:
 
 
 def cache_dir() -> Path:
-    """Library cache (scans, predictions, feature caches): safe to delete."""
+    """Library cache (scans, predictions, feature caches): safe to delete.
+
+    One rule, decided afresh on every call: GENRENET_CACHE_DIR (tests, ``--cache-dir``) wins, else
+    the ``cache_dir`` user setting, else the platformdirs user cache dir. The setting is read from
+    the settings file here, lazily (tagger.settings imports this module, so the import is inside
+    the function), rather than pushed in at start-up: whatever saved the settings last, the next
+    scan sees it, and nothing can hold a stale copy. Only the cache moves; the write journal
+    (data_dir) stays put.
+    """
+    env = os.environ.get("GENRENET_CACHE_DIR")
+    if env:
+        return _dir("GENRENET_CACHE_DIR", env)
+    from tagger.settings import load_settings
+
+    chosen = load_settings().cache_dir
+    if chosen:
+        path = Path(chosen).expanduser()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        except OSError as exc:  # an unplugged drive must not stop the app: fall back, say why
+            log.warning("cache folder %s unusable (%s); using the default", path, exc)
     return _dir("GENRENET_CACHE_DIR", platformdirs.user_cache_dir(APP))
+
+
+def default_cache_dir() -> Path:
+    """The platformdirs cache folder (what the ``cache_dir`` setting's None means), not created."""
+    return Path(platformdirs.user_cache_dir(APP))
 
 
 def config_dir() -> Path:

@@ -34,6 +34,10 @@ class Settings:
     genres_to_write: int = _setting(1, "How many of the top genres to write into each file.", minimum=1, maximum=5)
     separator: str = _setting("; ", "Separator between several genres in an ID3 v2.3 tag (v2.4 stores a list).")
     model_path: str | None = _setting(None, "Genre model file; empty means the shipped default model.")
+    cache_dir: str | None = _setting(
+        None, "Folder for the library cache (scanned tags, predictions); empty means the standard user "
+              "cache folder. Takes effect at the next scan; the old cache is not copied. "
+              "GENRENET_CACHE_DIR, when set, wins.")
     windows_per_track: int = _setting(8, "How many 3-second windows, spread over the track, judge each track.",
                                       minimum=1, maximum=64)
     genre_map: dict = _setting({}, "Model label -> genre name to write, overriding resources/genres.toml.")
@@ -101,6 +105,8 @@ def _validated(settings: Settings) -> Settings:
             raise ValueError(f"{f.name} must be one of {meta['choices']}, not {value!r}")
         if "minimum" in meta and not (meta["minimum"] <= value <= meta["maximum"]):
             raise ValueError(f"{f.name} must be between {meta['minimum']} and {meta['maximum']}")
+    if settings.cache_dir is not None and not isinstance(settings.cache_dir, str):
+        raise ValueError("cache_dir must be a folder path or empty")
     if not isinstance(settings.genre_map, dict):
         raise ValueError("genre_map must be a mapping")
     return settings

@@ -380,3 +380,44 @@ def test_file_changed_since_scan_is_a_per_file_error_and_others_are_written(qtbo
     assert row.error and row.status == DecisionStatus.ACCEPTED
     assert any(p == str(changed) and step == "write" for step, p, _ in window.errors_model.items)
     assert "could not be written" in window.status_text.text()
+
+
+def test_storage_page_round_trips_the_cache_folder(qtbot, tmp_path):
+    from gui.settings_dialog import StoragePage
+
+    page = StoragePage()
+    qtbot.addWidget(page)
+    page.load(Settings(cache_dir=str(tmp_path / "cache here")))
+    assert page.cache.text() == str(tmp_path / "cache here")
+    assert page.save() == {"cache_dir": str(tmp_path / "cache here")}
+    page.cache.setText(str(tmp_path / "other"))
+    assert page.save() == {"cache_dir": str(tmp_path / "other")}
+
+
+def test_storage_page_reset_means_the_default_cache_folder(qtbot, tmp_path):
+    from gui.settings_dialog import StoragePage
+
+    page = StoragePage()
+    qtbot.addWidget(page)
+    page.load(Settings(cache_dir=str(tmp_path / "cache here")))
+    page.reset.click()
+    assert page.save() == {"cache_dir": None}
+    page.load(Settings())
+    assert page.cache.text() == "" and page.save() == {"cache_dir": None}
+
+
+def test_changed_cache_folder_is_used_by_the_next_scan(qtbot, window, music_folder, tmp_path, monkeypatch):
+    from tagger import paths
+
+    monkeypatch.delenv("GENRENET_CACHE_DIR")
+    journal = paths.journal_db()
+    window.apply_settings(window.settings.with_changes(cache_dir=str(tmp_path / "old cache")))
+    open_and_classify(qtbot, window, music_folder)
+    first = window.library.db_path
+    assert first == tmp_path / "old cache" / "library.sqlite"
+    window.apply_settings(window.settings.with_changes(cache_dir=str(tmp_path / "new cache")))
+    open_and_classify(qtbot, window, music_folder)
+    assert window.library.db_path == tmp_path / "new cache" / "library.sqlite"
+    assert window.library.db_path != first
+    assert len(window.library.tracks()) == 4
+    assert paths.journal_db() == journal
