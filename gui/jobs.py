@@ -16,9 +16,12 @@ from tagger.track import Decision, Track
 Progress = Callable[[int, int], None]
 
 
-def scan_job(library, roots: Sequence[Path], *, progress: Progress, cancel: threading.Event):
-    """Library.scan: every audio file under roots with its tags (unchanged files from cache)."""
-    return library.scan(list(roots), progress=progress, cancel=cancel)
+def scan_job(library, roots: Sequence[Path], *, progress: Progress, cancel: threading.Event,
+             partial: Callable[[list[Track]], None] | None = None):
+    """Library.scan: every audio file under roots with its tags (unchanged files from cache).
+
+    `partial` gets each batch of tracks as it is stored (run with Task(..., partial=True))."""
+    return library.scan(list(roots), progress=progress, cancel=cancel, found=partial)
 
 
 def load_model_job(model_path: str | None, device: str, *, progress: Progress, cancel: threading.Event):

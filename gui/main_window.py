@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.folder: Path | None = None
         self._library = None
+        self._streamed_scan = False
         self._loaded_model = None
         self._model_key: tuple | None = None
         self._model_error: str | None = None
@@ -569,16 +570,25 @@ class MainWindow(QMainWindow):
     def _start_scan(self) -> None:
         assert self.folder is not None
         self._begin_stage("Scanning", f"Scanning {self.folder}…")
-        task = Task(jobs.scan_job, self.library, [self.folder], name="scan")
+        self._streamed_scan = self.model.rowCount() == 0
+        task = Task(jobs.scan_job, self.library, [self.folder], partial=True, name="scan")
         task.progress.connect(self._on_progress)
+        task.items.connect(lambda tracks, t=task: self._on_scan_tracks(t, tracks))
         task.succeeded.connect(self._on_scan_done)
         task.failed.connect(self._on_scan_failed)
         task.done.connect(self._on_task_done)
         self._task = task.start()
         self._update_actions()
 
+    def _on_scan_tracks(self, task: Task, tracks: list) -> None:
+        """Rows while the scan runs: each batch Library.scan stored, in one insert."""
+        if task is self._task:
+            self.model.add_tracks(tracks)
+
     def _on_scan_done(self, report) -> None:
-        self.model.set_tracks(report.tracks)
+        streamed = self._streamed_scan and self.model.rowCount() == len(report.tracks)
+        if not streamed:  # a rescan over shown rows: keep their predictions, drop removed files
+            self.model.set_tracks(report.tracks)
         unreadable = [(t.path, t.error) for t in report.tracks if t.error]
         track_paths = {t.path for t in report.tracks}
         self._add_errors("scan", [(p, e) for p, e in report.errors if p not in track_paths] + unreadable)

@@ -6,8 +6,11 @@ takes. Everything the job reports arrives on the UI thread through Qt signals:
 
 - `progress(done, total)`   throttled to a few updates a second (the last one always comes)
 - `items(list)`             with `stream=True`, the job's return value is iterated in the worker
-                            and its items arrive in batches (one signal per ~100 ms, not per item)
-- `succeeded(object)`       the return value (with `stream=True`: how many items were produced)
+                            and its items arrive in batches (one signal per ~100 ms, not per item);
+                            with `partial=True`, the job also gets `partial(list)` to hand over
+                            results before it returns (Library.scan's `found`): the same batching
+- `succeeded(object)`       the return value (with `stream=True`: how many items were produced);
+                            every `items` batch comes before it
 - `failed(str)`             the exception as a one-line message a user can read
 - `done(bool)`              always last; True when the job was cancelled
 
@@ -52,13 +55,16 @@ class Task(QObject):
     failed = Signal(str)
     done = Signal(bool)
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, stream: bool = False,
+    def __init__(self, fn: Callable[..., Any], *args: Any, stream: bool = False, partial: bool = False,
                  name: str = "", **kwargs: Any) -> None:
         super().__init__()
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.stream = stream
+        self.partial = partial
+        self._pending: list[Any] = []
+        self._last_batch = 0.0  # the first batch goes out at once: rows show up as soon as any exist
         self.name = name or getattr(fn, "__name__", "task")
         self.cancel_event = threading.Event()
         self.running = False
@@ -94,16 +100,32 @@ class Task(QObject):
             self._last_progress = now
             self.progress.emit(int(done), int(total))
 
+    def _add_items(self, items: list[Any]) -> None:
+        """Queue results for the UI; one `items` signal per BATCH_INTERVAL at most."""
+        self._pending.extend(items)
+        now = time.monotonic()
+        if self._pending and now - self._last_batch >= BATCH_INTERVAL:
+            self._flush_items(now)
+
+    def _flush_items(self, now: float | None = None) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self._last_batch = time.monotonic() if now is None else now
+            self.items.emit(batch)
+
     def _run(self) -> None:
         ok, value = True, None
+        extra = {"partial": self._add_items} if self.partial else {}
         try:
-            value = self.fn(*self.args, progress=self._report_progress, cancel=self.cancel_event, **self.kwargs)
+            value = self.fn(*self.args, progress=self._report_progress, cancel=self.cancel_event,
+                            **extra, **self.kwargs)
             if self.stream:
                 value = self._drain(value)
         except Exception as exc:  # the job's error is the user's to read, never a crash
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
             ok, value = False, error_text(exc)
         finally:
+            self._flush_items()  # what was handed over before a failure or cancel still arrives
             # flags before any signal: slots (on the UI thread) must already see the task as over
             self.running = False
             self.finished = True
@@ -114,20 +136,10 @@ class Task(QObject):
         self.done.emit(self.cancel_event.is_set())
 
     def _drain(self, iterable: Iterable[Any]) -> int:
-        batch: list[Any] = []
         count = 0
-        last = time.monotonic()
-        try:
-            for item in iterable:
-                batch.append(item)
-                count += 1
-                now = time.monotonic()
-                if now - last >= BATCH_INTERVAL:
-                    self.items.emit(batch)
-                    batch, last = [], now
-        finally:
-            if batch:
-                self.items.emit(batch)
+        for item in iterable:
+            self._add_items([item])
+            count += 1
         return count
 
 

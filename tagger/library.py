@@ -232,6 +232,7 @@ class Library:
         *,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        found: Callable[[list[Track]], None] | None = None,
     ) -> ScanReport:
         """Bring the cache up to date with the audio files under `roots` and list them.
 
@@ -240,6 +241,11 @@ class Library:
         be read (an unmounted drive is not a deleted library). Files whose tags cannot be read
         are listed with Track.error and also reported in `errors`. A cancelled scan keeps what it
         stored so far, removes nothing, and lists the tracks it got to.
+
+        `found(tracks)`, when given, is called (in the scanning thread) with each batch of up to
+        CHUNK tracks once that batch is stored, in path order: across the calls every track of
+        the report comes exactly once, unchanged ones included, so a caller can show rows while
+        the scan runs.
         """
         report = ScanReport()
         cancelled = cancel.is_set if cancel is not None else (lambda: False)
@@ -267,7 +273,9 @@ class Library:
                 if cancelled():
                     report.cancelled = True
                     break
-                self._scan_chunk(files[start : start + CHUNK], known, seen, report, executor, rows)
+                batch = self._scan_chunk(files[start : start + CHUNK], known, seen, report, executor, rows)
+                if found and batch:
+                    found(batch)
                 if progress:
                     progress(min(start + CHUNK, total), total)
         finally:
@@ -294,8 +302,10 @@ class Library:
         report: ScanReport,
         executor: ThreadPoolExecutor | None,
         rows: _RowReader,
-    ) -> None:
-        """Stat each file; serve unchanged ones from `known`, read the rest; store in one go."""
+    ) -> list[Track]:
+        """Stat each file; serve unchanged ones from `known`, read the rest; store in one go.
+
+        Returns the chunk's tracks (also appended to `report.tracks`)."""
         slots: list[Track | None] = []
         to_read: list[tuple[int, Path, Fingerprint, bool]] = []  # (slot, path, stat, is_new)
         for name in chunk:
@@ -341,12 +351,12 @@ class Library:
                     changed_keys,
                 )
 
-        for track in slots:
-            if track is None:
-                continue
+        batch = [t for t in slots if t is not None]
+        for track in batch:
             report.tracks.append(track)
             if track.error:
                 report.errors.append((track.path, track.error))
+        return batch
 
     def _rows_under(self, roots: Iterable[Path]) -> dict[bytes, tuple]:
         """Cached rows of the tracks at or under each root, keyed by path bytes."""

@@ -421,3 +421,24 @@ def test_changed_cache_folder_is_used_by_the_next_scan(qtbot, window, music_fold
     assert window.library.db_path != first
     assert len(window.library.tracks()) == 4
     assert paths.journal_db() == journal
+
+
+def test_rows_appear_while_the_scan_runs(qtbot, window, tmp_path):
+    src = make_track(tmp_path / "seed.mp3", "tone", seconds=1.0, seed=2)
+    folder = tmp_path / "Many"
+    folder.mkdir()
+    for i in range(150):
+        shutil.copy(src, folder / f"{i:03d}.mp3")
+    finished: list[bool] = []
+    window.scan_finished.connect(lambda: finished.append(True))
+    first_insert: list[tuple[int, bool]] = []
+    window.model.rowsInserted.connect(
+        lambda *_: first_insert or first_insert.append((window.model.rowCount(), bool(finished))))
+    with qtbot.waitSignal(window.scan_finished, timeout=60_000):
+        window.open_folder(folder)
+    rows, scan_over = first_insert[0]
+    assert 0 < rows < 150 and not scan_over
+    assert window.model.rowCount() == 150
+    assert len({r.track.path for r in window.model.rows()}) == 150
+    with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
+        window.cancel_classification()

@@ -90,3 +90,22 @@ def test_eta_needs_some_progress_then_estimates_the_rest():
     eta.start -= 10  # ten seconds ago
     assert eta.text(50, 100) == "about 10 s left"
     assert format_duration(3700) == "1 h 01 min"
+
+
+def test_partial_results_arrive_before_the_return_value_and_all_of_them(qtbot):
+    def job(n, *, progress, cancel, partial):
+        for start in range(0, n, 64):
+            partial(list(range(start, min(start + 64, n))))
+            time.sleep(0.002)
+        return "report"
+
+    task = Task(job, 1000, partial=True)
+    order: list[str] = []
+    batches: list[list[int]] = []
+    task.items.connect(lambda b: (batches.append(b), order.append("items")))
+    task.succeeded.connect(lambda v: order.append(v))
+    with qtbot.waitSignal(task.done, timeout=20_000):
+        task.start()
+    assert [x for b in batches for x in b] == list(range(1000))
+    assert batches[0] == list(range(64))  # the first batch is not held back
+    assert order[-1] == "report" and order.count("report") == 1

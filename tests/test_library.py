@@ -477,3 +477,50 @@ def test_scan_benchmark_runs_on_a_small_library(capsys):
     assert bench_scan.main(["--files", "40", "--repeats", "1", "--workers", "1", "2"]) == 0
     result = [line for line in capsys.readouterr().out.splitlines() if line.startswith("RESULT")]
     assert len(result) == 1 and "files=40" in result[0]
+
+
+def test_found_callback_gets_every_track_once_in_batches(lib, music_folder, monkeypatch):
+    monkeypatch.setattr(library_module, "CHUNK", 3)
+    batches: list[list[Track]] = []
+    report = lib.scan([music_folder], found=batches.append)
+    assert [len(b) for b in batches] == [3, 1]
+    assert [t.path for b in batches for t in b] == [t.path for t in report.tracks]
+
+
+def test_found_callback_batches_are_already_stored(lib, music_folder, monkeypatch):
+    monkeypatch.setattr(library_module, "CHUNK", 2)
+    stored_when_found: list[int] = []
+
+    def found(batch: list[Track]) -> None:
+        with Library(lib.db_path) as other:
+            stored_when_found.append(len(other.tracks()))
+
+    lib.scan([music_folder], found=found)
+    assert stored_when_found == [2, 4]
+
+
+def test_rescan_reports_all_tracks_through_found(lib, music_folder, monkeypatch):
+    monkeypatch.setattr(library_module, "CHUNK", 3)
+    lib.scan([music_folder])
+    make_track(music_folder / "05 new.mp3", "tone", seed=5)
+    batches: list[list[Track]] = []
+    report = lib.scan([music_folder], found=batches.append)
+    assert report.unchanged == 4 and report.new == 1
+    found_paths = [t.path for b in batches for t in b]
+    assert found_paths == [t.path for t in report.tracks]
+    assert len(found_paths) == len(set(found_paths)) == 5
+
+
+def test_cancelled_scan_reports_through_found_only_what_it_listed(lib, music_folder, monkeypatch):
+    monkeypatch.setattr(library_module, "CHUNK", 2)
+    cancel = threading.Event()
+    batches: list[list[Track]] = []
+
+    def found(batch: list[Track]) -> None:
+        batches.append(batch)
+        cancel.set()
+
+    report = lib.scan([music_folder], cancel=cancel, found=found)
+    assert report.cancelled
+    assert [t.path for b in batches for t in b] == [t.path for t in report.tracks]
+    assert len(report.tracks) == 2
