@@ -96,17 +96,21 @@ def history_job(*, progress: Progress, cancel: threading.Event):
 
 
 def _refresh(library, path: Path, fingerprint, errors: list[tuple[Path, str]]) -> Track | None:
-    from tagger.scan import read_track
+    """Re-read a written or restored file into the library. A genre write leaves the audio as it
+    was, so predictions made at the file's previous `fingerprint` follow it; with no previous
+    fingerprint there is nothing to carry over."""
+    import sqlite3
+
     from tagger.track import Fingerprint
 
     try:
-        known = Track(path, fingerprint or Fingerprint(-1, -1))
-        return library.update_track(known)
+        if fingerprint is None:
+            return library.update_track(Track(path, Fingerprint.of(path)), keep_predictions=False)
+        return library.update_track(Track(path, fingerprint))
     except FileError as exc:
         errors.append((path, str(exc)))
-    except Exception:  # the library may not know the file: read it directly
-        try:
-            return read_track(path)
-        except FileError as exc:
-            errors.append((path, str(exc)))
+    except FileNotFoundError:
+        errors.append((path, "the file vanished after it was written"))
+    except sqlite3.Error as exc:
+        errors.append((path, f"written, but the library cache could not be updated ({exc})"))
     return None
