@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class GenrenetError(Exception):
     """Base of every error the core raises on purpose."""
@@ -25,3 +27,10 @@ class WriteError(FileError):
 
 class ModelError(GenrenetError):
     """A model file is missing, not ours, or does not fit its declared architecture."""
+
+
+def without_path(message: str, path: Path | str) -> str:
+    """The reason alone: per-file error entries (path, reason) already carry the path, and
+    messages raised for one file start with it."""
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tagger import paths
-from tagger.errors import FileError, GenrenetError
+from tagger.errors import FileError, GenrenetError, without_path
 from tagger.tags import (
     WriteResult,
     file_sha256,
@@ -162,7 +162,7 @@ class Journal:
                 if error is None:
                     report.written.append(path)
                 else:
-                    report.errors.append((path, error))
+                    report.errors.append((path, without_path(error, path)))
             if progress is not None:
                 progress(done, total)
         if not report.written:
@@ -248,7 +248,7 @@ class Journal:
                     report.restored.append(path)
                 else:
                     self._con.execute("UPDATE entries SET undo_error = ? WHERE id = ?", (error, entry_id))
-                    report.errors.append((path, error))
+                    report.errors.append((path, without_path(error, path)))
             if progress is not None:
                 progress(done, len(entries))
         with self._lock:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from tagger.errors import FileError, ReadError
+from tagger.errors import FileError, ReadError, without_path
 from tagger.tags import read_tags
 from tagger.track import Fingerprint, Track
 
@@ -155,12 +155,6 @@ def _walk(
 # --- reading one file --------------------------------------------------------------------------
 
 
-def _without_path(message: str, path: Path) -> str:
-    """The reason alone: a Track and an (path, reason) error entry already carry the path."""
-    prefix = f"{path}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
-
-
 def read_track(path: Path, fingerprint: Fingerprint | None = None) -> Track:
     """Read one file's tags into a Track.
 
@@ -177,7 +171,7 @@ def read_track(path: Path, fingerprint: Fingerprint | None = None) -> Track:
     try:
         info = read_tags(path)
     except ReadError as e:
-        return Track(path, fingerprint, error=_without_path(str(e), path) or "cannot read tags")
+        return Track(path, fingerprint, error=without_path(str(e), path) or "cannot read tags")
     except Exception as e:  # a batch job never stops for one odd file
         return Track(path, fingerprint, error=f"cannot read tags: {type(e).__name__}: {e}")
     return Track(

@@ -344,7 +344,16 @@ def test_unicode_paths_are_journaled_and_undone(journal, tmp_path):
 def test_an_empty_genre_name_is_a_per_file_error(journal, tracks):
     report = journal.write_batch([decide(tracks[0], ""), decide(tracks[1], "Rock")])
     assert report.written == [tracks[1]]
-    assert report.errors[0][0] == tracks[0] and str(tracks[0]) in report.errors[0][1]
+    path, reason = report.errors[0]
+    assert path == tracks[0] and "empty or invalid genre name" in reason
+
+
+def test_per_file_errors_give_the_reason_without_repeating_the_path(journal, tracks):
+    tracks[0].chmod(0o444)
+    report = journal.write_batch([decide(tracks[0], "Rock")])
+    ((path, reason),) = report.errors
+    assert path == tracks[0]
+    assert reason == "file is read-only"
 
 
 def test_an_unknown_id3_version_is_refused_before_any_file_is_touched(journal, tracks):
