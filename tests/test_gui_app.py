@@ -36,6 +36,14 @@ def window(qtbot, tiny_model_path):
     w.close()
 
 
+def folder_of_copies(src: Path, folder: Path, count: int) -> Path:
+    """A folder of `count` copies of one mp3: many files, one decode cost."""
+    folder.mkdir()
+    for i in range(count):
+        shutil.copy(src, folder / f"{i:03d}.mp3")
+    return folder
+
+
 def open_and_classify(qtbot, window: MainWindow, folder: Path) -> None:
     with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
         window.open_folder(folder)
@@ -164,11 +172,7 @@ def test_bad_model_file_shows_reason_and_still_lists_files(qtbot, tmp_path, musi
 
 
 def test_cancel_mid_classification_stops_and_keeps_partial_results(qtbot, window, tmp_path):
-    src = make_track(tmp_path / "seed.mp3", "tone", seconds=20.0, seed=1)
-    folder = tmp_path / "Many"
-    folder.mkdir()
-    for i in range(40):
-        shutil.copy(src, folder / f"{i:02d}.mp3")
+    folder = folder_of_copies(make_track(tmp_path / "seed.mp3", "tone", seconds=20.0, seed=1), tmp_path / "Many", 40)
     with qtbot.waitSignal(window.scan_finished, timeout=60_000):
         window.open_folder(folder)
     with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
@@ -424,11 +428,7 @@ def test_changed_cache_folder_is_used_by_the_next_scan(qtbot, window, music_fold
 
 
 def test_rows_appear_while_the_scan_runs(qtbot, window, tmp_path):
-    src = make_track(tmp_path / "seed.mp3", "tone", seconds=1.0, seed=2)
-    folder = tmp_path / "Many"
-    folder.mkdir()
-    for i in range(150):
-        shutil.copy(src, folder / f"{i:03d}.mp3")
+    folder = folder_of_copies(make_track(tmp_path / "seed.mp3", "tone", seconds=1.0, seed=2), tmp_path / "Many", 150)
     finished: list[bool] = []
     window.scan_finished.connect(lambda: finished.append(True))
     first_insert: list[tuple[int, bool]] = []
