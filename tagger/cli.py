@@ -11,14 +11,32 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tagger import __version__
-from tagger.errors import GenrenetError
+from tagger.errors import FileError, GenrenetError
+from tagger.library import Library
 from tagger.progress import ProgressLine
-from tagger.track import Decision, Track
+from tagger.review import (
+    DECIDED,
+    Plan,
+    Review,
+    ReviewItem,
+    Skip,
+    WritePolicy,
+    clean_genres,
+    review_order,
+)
+from tagger.review_store import ReviewStore
+from tagger.scan import read_track
+from tagger.track import DecisionStatus, Fingerprint, Track
+
+_LISTED = (DecisionStatus.PENDING, DecisionStatus.ACCEPTED, DecisionStatus.REJECTED,
+           DecisionStatus.EDITED, DecisionStatus.WRITTEN)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(f"genrenet {args.command}: {exc}", file=sys.stderr)
+        return 2
     except GenrenetError as exc:
         print(f"genrenet: {exc}", file=sys.stderr)
         return 1
@@ -55,27 +76,48 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="predict a genre and a confidence for every track")
     _add_paths(p)
     _add_model(p)
-    p.add_argument("--top-k", type=int, default=3, help="how many genres to list per track (default 3)")
+    p.add_argument("--top-k", type=_positive_int, default=3, help="how many genres to list per track (default 3)")
     _add_json(p)
     p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser(
+        "review", help="list the review queue, or decide: review accept|reject|reset PATH..., review set PATH... --genre G",
+        description="Without an action: the review of PATHs (default: every scanned track), least confident first. "
+                    "Actions: accept PATH... (take the suggestion), reject PATH... (keep the file as it is), "
+                    "reset PATH... (back to pending), set PATH... --genre G [--genre G2] (your own genres). "
+                    "Decisions are kept between runs and shared with the app.")
+    p.add_argument("paths", nargs="*", metavar="[ACTION] PATH", help="music files or folders, after an optional action")
+    p.add_argument("--status", choices=[s.value for s in _LISTED] + ["all"], default="pending",
+                   help="which tracks to list (default: pending)")
+    p.add_argument("--genre", action="append", default=None, metavar="G", help="with set: a genre to write (repeat for several)")
+    _add_model(p)
+    _add_json(p)
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("apply", help="write predicted (or reviewed) genres into the files' ID3 tags")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="music files or folders")
     _add_model(p)
-    p.add_argument("--min-confidence", type=float, default=None,
-                   help="write only predictions at or above this confidence (default: the review threshold setting)")
-    p.add_argument("--decisions", type=Path, help='write a reviewed list instead: JSON [{"path": ..., "genre": ...}]')
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--reviewed", action="store_true",
+                        help="write the accepted and edited decisions of the review (under PATHs, if given)")
+    source.add_argument("--decisions", type=Path, help='write a reviewed list instead: JSON [{"path": ..., "genre": ...}]')
+    p.add_argument("--min-confidence", type=_probability, default=None,
+                   help="write only predictions at or above this confidence, 0..1 (default: the review threshold setting)")
+    p.add_argument("--policy", choices=[x.value for x in WritePolicy], default=None,
+                   help="what to do with files that already have a genre: fill-missing (leave them), replace, "
+                        "or add (keep theirs, add the new one); default: the write_policy setting, fill-missing. "
+                        "Decisions you made in review are written as you made them.")
     p.add_argument("--id3-version", type=int, choices=(3, 4), default=None,
                    help="ID3 version for files without a tag (default: settings, 3)")
-    p.add_argument("--genres", type=int, default=None, help="how many top genres to write (default: settings, 1)")
-    p.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
+    p.add_argument("--genres", type=_int_in(1, 5), default=None, help="how many top genres to write, 1..5 (default: settings, 1)")
+    p.add_argument("--dry-run", action="store_true", help="show what would be written, and why files are left alone; write nothing")
     p.add_argument("--force", action="store_true", help="also write files that changed since they were scanned")
     _add_json(p)
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("undo", help="put back the genres a write replaced (default: the last write)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--batch", type=int, help="undo this write batch (see `genrenet history`)")
+    group.add_argument("--batch", type=_positive_int, help="undo this write batch (see `genrenet history`)")
     group.add_argument("--all", action="store_true", help="undo every write not yet undone, newest first")
     _add_json(p)
     p.set_defaults(func=cmd_undo)
@@ -102,6 +144,35 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     training_cli.add_import_musicnn_parser(sub)
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:  # also NaN
+        hint = f" (for {value:g} %, give {value / 100:g})" if 1 < value <= 100 else ""
+        raise argparse.ArgumentTypeError(f"{text} is not a confidence between 0 and 1{hint}")
+    return value
+
+
+def _int_in(lo: int, hi: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(
+                f"{value} is out of range (from {lo}{f' to {hi}' if hi is not None else ' up'})")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+_positive_int = _int_in(1)
+
+
 def _add_paths(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="music files or folders")
 
@@ -114,8 +185,8 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="model file (default: the shipped genre model)")
     p.add_argument("--device", default=None, choices=("auto", "cpu", "cuda", "mps"),
                    help="where the model runs (default: settings, auto)")
-    p.add_argument("--windows", type=int, default=None,
-                   help="analysis windows spread over each track (default: settings, 8)")
+    p.add_argument("--windows", type=_int_in(1, 64), default=None,
+                   help="analysis windows spread over each track, 1..64 (default: settings, 8)")
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -159,57 +230,164 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
-    from tagger.settings import load_settings
-
-    settings = load_settings()
+def cmd_review(args: argparse.Namespace) -> int:
+    action, paths = _review_action(args)
+    if action == "set" and not args.genre:
+        raise UsageError("review set needs --genre G (repeat --genre for several genres)")
+    if action != "set" and args.genre:
+        raise UsageError("--genre goes with review set")
+    if action and not paths:
+        raise UsageError(f"review {action} needs the files (or folders) to decide on")
+    settings = _settings()
     out = Output(args.json)
-    if args.decisions:
-        decisions = _read_decisions(args.decisions)
-    elif args.paths:
-        decisions = _decisions_from_predictions(args, settings, out)
-    else:
-        print("genrenet apply: give music folders/files, or --decisions FILE", file=sys.stderr)
-        return 2
-    if args.dry_run:
-        for d in decisions:
-            out.file(d.path, None, {"genre": list(d.genres), "written": False},
-                     text=f"would write {'; '.join(d.genres):<24} {d.path}")
-        out.summary(f"dry run: {len(decisions)} files would be written")
+    session = _Session.open(paths, args, settings, out, classify=action in (None, "accept"))
+    review = session.review
+    if action is None:
+        wanted = None if args.status == "all" else DecisionStatus(args.status)
+        items = sorted((it for it in review.items if wanted is None or it.status == wanted), key=review_order)
+        for item in items:
+            out.file(item.track.path, item.error or item.track.error, _review_fields(review, item),
+                     text=_review_line(review, item))
+        counts = review.counts()
+        out.summary(f"{_n(len(items), 'track')} listed; of {_n(counts.total, 'track')}: "
+                    f"{counts.needs_review} need review, {counts.of(DecisionStatus.PENDING)} pending, "
+                    f"{counts.of(DecisionStatus.ACCEPTED)} accepted, {counts.of(DecisionStatus.EDITED)} edited, "
+                    f"{counts.of(DecisionStatus.REJECTED)} rejected, {counts.of(DecisionStatus.WRITTEN)} written")
         return 0
-    from tagger.journal import Journal
-
-    progress = ProgressLine("writing")
-    report = Journal().write_batch(
-        decisions,
-        id3_version=args.id3_version or settings.id3_version,
-        separator=settings.separator,
-        force=args.force,
-        description=f"genrenet apply ({len(decisions)} files)",
-        progress=progress,
-    )
-    errors = dict(report.errors)
-    for d in decisions:
-        written = d.path in report.written
-        out.file(d.path, errors.get(d.path), {"genre": list(d.genres), "written": written},
-                 text=f"wrote {'; '.join(d.genres):<24} {d.path}" if written else "")
-    batch = f" as batch {report.batch_id} (undo: genrenet undo --batch {report.batch_id})" if report.batch_id else ""
-    out.summary(f"{len(report.written)} files written{batch}, {len(report.errors)} errors")
+    positions = list(range(len(review)))
+    if action == "accept":
+        changed = set(review.accept(positions))
+    elif action == "reject":
+        changed = set(review.reject(positions))
+    elif action == "reset":
+        changed = set(review.reset(positions))
+    else:
+        changed = set(review.set_genres(positions, args.genre))
+    for i, item in enumerate(review.items):
+        error = item.track.error or (None if i in changed or action == "reset" else
+                                     item.error or "no suggestion to accept (not classified)")
+        out.file(item.track.path, error, _review_fields(review, item),
+                 text=f"{item.status.value:<9} {item.genre_text or '-':<24} {item.track.path}")
+    out.summary(f"{_n(len(changed), 'decision')} stored ({action}), {_n(out.errors, 'error')}")
     return 0
 
 
-def cmd_undo(args: argparse.Namespace) -> int:
-    from tagger.journal import Journal
+_ACTIONS = ("accept", "reject", "reset", "set")
 
-    journal = Journal()
-    reports = journal.undo_all() if args.all else [journal.undo(args.batch)]
+
+def _review_action(args: argparse.Namespace) -> tuple[str | None, list[Path]]:
+    words = list(args.paths)
+    action = words.pop(0) if words and words[0] in _ACTIONS else None
+    return action, [Path(w) for w in words]
+
+
+def _review_fields(review: Review, item: ReviewItem) -> dict[str, Any]:
+    record = item.record
+    return {**_track_fields(item.track), "genre": item.predicted or None,
+            "confidence": None if item.confidence is None else round(item.confidence, 4),
+            "decision": item.status.value, "genres": list(item.genres),
+            "needs_review": item.needs_review(review.threshold), "note": item.note,
+            "decided_at": record.decided_at if record else None}
+
+
+def _review_line(review: Review, item: ReviewItem) -> str:
+    conf = f"{item.confidence:5.2f}" if item.confidence is not None else "    -"
+    mark = "?" if item.needs_review(review.threshold) else " "
+    note = f"  [{item.note}]" if item.note else ""
+    return (f"{mark}{conf}  {item.predicted or '-':<14} {item.status.value:<9} -> {item.genre_text or '-':<20} "
+            f"(now: {item.track.current_genre or '-'})  {item.track.path}{note}")
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from tagger import ops
+
+    settings = _settings()
     out = Output(args.json)
-    for report in reports:
+    if args.decisions:
+        session = _Session.from_decisions_file(args.decisions, settings)
+        plans = session.decided_plans()
+    elif args.reviewed:
+        session = _Session.open(args.paths, args, settings, out, classify=False)
+        plans = session.decided_plans()
+    elif args.paths:
+        session = _Session.open(args.paths, args, settings, out, classify=True, genre_model=True)
+        plans = session.review.plans()
+    else:
+        raise UsageError("give music folders/files, --reviewed, or --decisions FILE")
+    to_write = [p for p in plans if p.writes]
+    skipped = [p for p in plans if not p.writes and p.skip is not Skip.ERROR]
+    for plan in plans:
+        if plan.skip is Skip.ERROR:
+            out.file(plan.path, plan.reason, _plan_fields(plan, written=False), text="")
+    if args.dry_run:
+        for plan in plans:
+            if plan.skip is not Skip.ERROR:
+                out.file(plan.path, None, _plan_fields(plan, written=False), text=_plan_line(plan, "would write"))
+        out.summary(f"dry run: {_n(len(to_write), 'file')} would be written{_skip_summary(skipped)}, "
+                    f"{_n(out.errors, 'error')}")
+        return 0
+    outcome = ops.write_decisions(
+        session.library, session.store, [p.decision() for p in to_write],
+        id3_version=args.id3_version or settings.id3_version, separator=settings.separator, force=args.force,
+        description=f"genrenet apply ({_n(len(to_write), 'file')})", progress=ProgressLine("writing"))
+    report = outcome.report
+    errors = dict(report.errors)
+    written = set(report.written)
+    for plan in plans:
+        if plan.skip is Skip.ERROR:
+            continue
+        done = plan.path in written
+        out.file(plan.path, errors.get(plan.path), _plan_fields(plan, written=done),
+                 text=_plan_line(plan, "wrote") if done else "")
+    for path, error in outcome.errors:  # written, but not re-read
+        if path not in errors:
+            out.summary(f"warning: {path}: {error}")
+    batch = f" as batch {report.batch_id} (undo: genrenet undo --batch {report.batch_id})" if report.batch_id else ""
+    out.summary(f"{_n(len(report.written), 'file')} written{batch}{_skip_summary(skipped)}, "
+                f"{_n(out.errors, 'error')}")
+    return 0
+
+
+def _plan_fields(plan: Plan, *, written: bool) -> dict[str, Any]:
+    return {"old_genre": "; ".join(plan.old) or None, "new_genre": "; ".join(plan.new) or None,
+            "genre": list(plan.new), "action": "write" if plan.writes else "skip",
+            "reason": plan.reason or None, "written": written}
+
+
+def _plan_line(plan: Plan, verb: str) -> str:
+    old = "; ".join(plan.old) or "(none)"
+    if plan.writes:
+        return f"{verb:<11} {old} -> {'; '.join(plan.new):<24} {plan.path}"
+    return f"{'leave':<11} {old:<28} ({plan.reason})  {plan.path}"
+
+
+def _skip_summary(skipped: list[Plan]) -> str:
+    if not skipped:
+        return ""
+    kinds = Counter(p.skip for p in skipped)
+    return f", {_n(len(skipped), 'file')} left alone (" + ", ".join(f"{n} {k.value}" for k, n in kinds.items()) + ")"
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from tagger import ops
+    from tagger.journal import JournalError
+
+    session = _Session.stores()
+    if args.all:
+        outcomes = ops.undo_all(session.library, session.store)
+    else:
+        outcome = ops.undo(session.library, session.store, args.batch)
+        if outcome.report is None:
+            raise JournalError(outcome.message)
+        outcomes = [outcome]
+    out = Output(args.json)
+    for outcome in outcomes:
+        report = outcome.report
         for path in report.restored:
             out.file(path, None, {"batch": report.batch_id, "restored": True}, text=f"restored {path}")
         for path, error in report.errors:
             out.file(path, error, {"batch": report.batch_id, "restored": False}, text="")
-    out.summary(f"{out.ok} files restored, {out.errors} errors")
+    out.summary(f"{_n(out.ok, 'file')} restored, {_n(out.errors, 'error')}")
     return 0
 
 
@@ -266,15 +444,13 @@ class Output:
         print(line, file=sys.stderr)
 
 
-def _scan(paths: Iterable[Path]):
-    from tagger.library import Library
-
+def _scan(paths: Iterable[Path], library: Library | None = None):
     roots = [Path(p).expanduser() for p in paths]
     missing = [str(p) for p in roots if not p.exists()]
     if missing:
         raise GenrenetError(f"no such file or folder: {', '.join(missing)}")
     progress = ProgressLine("scanning")
-    return Library().scan(roots, progress=progress)
+    return (library or Library()).scan(roots, progress=progress)
 
 
 def _non_track_errors(report) -> list[tuple[Path, str]]:
@@ -296,10 +472,9 @@ def _taxonomy(settings):
     return Taxonomy.load(settings.genre_map)
 
 
-def _classify(tracks: Sequence[Track], model, args, settings):
+def _classify(tracks: Sequence[Track], model, args, settings, library: Library | None = None):
     """(track, ClassifyResult) for each track; cached predictions reused."""
     from tagger.classify import classify_tracks
-    from tagger.library import Library
 
     by_path = {t.path: t for t in tracks}
     readable = [t for t in tracks if t.error is None]
@@ -307,7 +482,7 @@ def _classify(tracks: Sequence[Track], model, args, settings):
         if t.error is not None:
             yield t, _Failed(t.path, t.error)
     progress = ProgressLine("classifying")
-    for result in classify_tracks(Library(), readable, model,
+    for result in classify_tracks(library or Library(), readable, model,
                                   max_windows=args.windows or settings.windows_per_track, progress=progress):
         yield by_path[result.path], result
 
@@ -317,48 +492,122 @@ class _Failed:
         self.path, self.error, self.prediction = path, error, None
 
 
-def _decisions_from_predictions(args, settings, out: Output) -> list[Decision]:
-    from tagger.taxonomy import genres_for
-
-    model = _load_model(args, settings)
-    if model.output != "softmax":
-        raise GenrenetError(f"{model.path.name} is a tagger (independent tags), not a genre model; "
-                            "apply needs a genre model")
-    taxonomy = _taxonomy(settings)
-    threshold = settings.review_threshold if args.min_confidence is None else args.min_confidence
-    count = args.genres or settings.genres_to_write
-    report = _scan(args.paths)
-    decisions = []
-    for track, result in _classify(report.tracks, model, args, settings):
-        if result.prediction is None:
-            out.file(track.path, result.error, {"written": False}, text="")
-            continue
-        genres = genres_for(result.prediction.top(count), taxonomy, count)
-        if result.prediction.confidence < threshold or genres == track.genres:
-            continue
-        decisions.append(Decision(track.path, genres, expected=track.fingerprint))
-    return decisions
+class UsageError(GenrenetError):
+    """Bad usage: exit code 2, like argparse's own errors."""
 
 
-def _read_decisions(path: Path) -> list[Decision]:
-    """A reviewed list: JSON [{"path": ..., "genre": "Rock" | ["Rock", "Blues"]}, ...]."""
-    from tagger.library import Library
+def _settings():
+    from tagger.settings import load_settings
 
+    return load_settings()
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+@dataclass
+class _Session:
+    """What one command works with: the library cache, the stored review, and a Review of the
+    tracks the command is about (scanned, and classified when asked)."""
+
+    library: Library
+    store: ReviewStore
+    review: Review | None = None
+
+    @classmethod
+    def stores(cls) -> _Session:
+        return cls(Library(), ReviewStore())
+
+    @classmethod
+    def open(cls, paths: Sequence[Path], args: argparse.Namespace, settings, out: Output, *,
+             classify: bool, genre_model: bool = False) -> _Session:
+        """Scan `paths` (none: the tracks the library knows, as last scanned); with `classify`,
+        classify them (cached predictions reused) with the model the arguments name."""
+        session = cls.stores()
+        policy = getattr(args, "policy", None) or settings.write_policy
+        threshold = settings.review_threshold if getattr(args, "min_confidence", None) is None else args.min_confidence
+        model = _load_model(args, settings) if classify else None
+        if genre_model and model.output != "softmax":
+            raise GenrenetError(f"{model.path.name} is a tagger (independent tags), not a genre model; "
+                                "apply needs a genre model")
+        taxonomy = _taxonomy(settings)
+        review = session.review = Review(session.store, threshold=threshold, policy=policy,
+                                         genres_to_write=getattr(args, "genres", None) or settings.genres_to_write,
+                                         namer=taxonomy.name_for)
+        if paths:
+            report = _scan(paths, session.library)
+            tracks = report.tracks
+            for path, error in _non_track_errors(report):
+                out.file(path, error, {}, text="")
+        else:
+            tracks = session.library.tracks()
+        review.add_tracks(tracks)
+        if model is not None:
+            review.apply_results(result for _, result in _classify(tracks, model, args, settings, session.library))
+        return session
+
+    @classmethod
+    def from_decisions_file(cls, path: Path, settings) -> _Session:
+        """A reviewed list as the user's own decisions (validated whole before anything is written)."""
+        wanted = _read_decisions(path)
+        session = cls.stores()
+        review = session.review = Review(session.store, policy=settings.write_policy)
+        tracks = []
+        for file in wanted:
+            known = session.library.track(file)
+            if known is not None:
+                tracks.append(known)
+            else:
+                try:
+                    tracks.append(read_track(file))
+                except FileError as exc:
+                    tracks.append(Track(file, Fingerprint(-1, -1), error=str(exc)))
+        review.add_tracks(tracks)
+        for i, file in enumerate(wanted):
+            review.set_genres([i], wanted[file])
+        return session
+
+    def decided_plans(self) -> list[Plan]:
+        """Plans for the decisions of the review (accepted, edited; written ones are skipped)."""
+        review = self.review
+        return [review.plan(it) for it in review.items
+                if it.status in (*DECIDED, DecisionStatus.WRITTEN) or it.track.error]
+
+
+def _read_decisions(path: Path) -> dict[Path, tuple[str, ...]]:
+    """A reviewed list: JSON [{"path": ..., "genre": "Rock" | ["Rock", "Blues"]}, ...], checked
+    whole: any problem is one error naming the entry, and nothing is written."""
     try:
         items = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise GenrenetError(f"cannot read decisions file {path}: {exc}") from None
     if not isinstance(items, list):
-        raise GenrenetError(f"{path}: expected a JSON list of {{\"path\": ..., \"genre\": ...}}")
-    known = {t.path: t.fingerprint for t in Library().tracks()}
-    decisions = []
+        raise GenrenetError(f'{path}: expected a JSON list of {{"path": ..., "genre": ...}}; nothing written')
+    decisions: dict[Path, tuple[str, ...]] = {}
+    first_entry: dict[str, int] = {}
     for i, item in enumerate(items):
-        genre = item.get("genre") if isinstance(item, dict) else None
-        if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not genre:
-            raise GenrenetError(f"{path}: entry {i} needs a \"path\" and a \"genre\"")
-        genres = (genre,) if isinstance(genre, str) else tuple(str(g) for g in genre)
-        file = Path(item["path"]).expanduser().absolute()
-        decisions.append(Decision(file, genres, expected=known.get(file)))
+        def bad(why: str, i: int = i) -> GenrenetError:
+            return GenrenetError(f"{path}: entry {i} {why}; nothing written")
+
+        if not isinstance(item, dict):
+            raise bad('is not an object with "path" and "genre"')
+        missing = [k for k in ("path", "genre") if k not in item]
+        if missing:
+            raise bad(f"has no {' and no '.join(repr(k) for k in missing)}")
+        file, genre = item["path"], item["genre"]
+        if not isinstance(file, str) or not file.strip():
+            raise bad('needs "path" as a non-empty string')
+        genres = [genre] if isinstance(genre, str) else genre
+        if not isinstance(genres, list) or not genres or not all(isinstance(g, str) and g.strip() for g in genres):
+            raise bad('needs "genre" as a non-empty string or a list of them')
+        if any("\0" in x for x in (file, *genres)):
+            raise bad("contains a NUL character")
+        resolved = os.path.realpath(os.path.expanduser(file))
+        if resolved in first_entry:
+            raise bad(f"names the same file as entry {first_entry[resolved]}")
+        first_entry[resolved] = i
+        decisions[Path(file).expanduser().absolute()] = clean_genres(genres)
     return decisions
 
 

@@ -385,6 +385,13 @@ class Library:
         reader = _RowReader()
         return [reader.track(Path(name), row) for name, row in named]
 
+    def track(self, path: Path) -> Track | None:
+        """The cached track of one file, as last scanned (or written); opens no file."""
+        with self._lock:
+            row = self._con.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE path = ?",
+                                    (_key(path),)).fetchone()
+        return None if row is None else _RowReader().track(Path(path), row)
+
     def update_track(self, track: Track, *, keep_predictions: bool = True) -> Track:
         """Re-read one file after a genre write changed it: new tags, new fingerprint.
 

@@ -67,3 +67,8 @@ def library_db() -> Path:
 
 def journal_db() -> Path:
     return data_dir() / "journal.sqlite"
+
+
+def review_db() -> Path:
+    """Review decisions: the user's work, so beside the journal, not in the cache."""
+    return data_dir() / "review.sqlite"

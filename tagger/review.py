@@ -1,13 +1,588 @@
-"""Review helpers that need no UI: album consistency of predictions."""
+"""The review: every track's prediction, the user's decision on it, and the rules for writing.
+
+The app's table and `genrenet review` / `genrenet apply` are views over this module; no rule
+lives in them. A decision (accepted, rejected, edited, written) is stored in the ReviewStore with
+the file's fingerprint and the prediction it was made on, so it survives quitting, a rescan and
+reclassification with another model. A file whose content changed since the decision goes back to
+pending, with the reason kept in `ReviewRecord.note`.
+
+Rules, defined once here:
+- *Needs review*: pending, classified, below the confidence threshold, and the suggestion is not
+  what the file already carries.
+- *Suggestion*: the model's top genre(s) as genre names; under the `add` policy, the file's
+  current genres followed by the new ones.
+- *Write policy* (WritePolicy) governs what is written without a person's decision (bulk
+  `apply`, "Accept all above threshold"): fill-missing, replace or add. A decision the user made
+  is written exactly as they made it.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import IntEnum, StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tagger.track import Track
+from tagger.track import Decision, DecisionStatus, Fingerprint, Prediction, Track
+
+if TYPE_CHECKING:
+    from tagger.review_store import ReviewStore
+
+DECIDED = (DecisionStatus.ACCEPTED, DecisionStatus.EDITED)  # a decision that asks for a write
+
+
+class WritePolicy(StrEnum):
+    """What an automatic write does to a file that already has genres."""
+
+    FILL_MISSING = "fill-missing"  # write only where the file has no genre
+    REPLACE = "replace"  # replace the file's genres with the model's
+    ADD = "add"  # keep the file's genres and add the model's as further values
+
+    @property
+    def description(self) -> str:
+        return POLICY_DESCRIPTIONS[self]
+
+
+POLICY_DESCRIPTIONS = {
+    WritePolicy.FILL_MISSING: "only files without a genre get one; existing genres are kept",
+    WritePolicy.REPLACE: "the predicted genre replaces the file's genres",
+    WritePolicy.ADD: "the predicted genre is added to the file's genres (no duplicates)",
+}
+
+
+def same_genres(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Genre lists equal up to letter case ("rock" is "Rock")."""
+    return [g.casefold() for g in a] == [g.casefold() for g in b]
+
+
+def added_genres(current: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
+    """`current` followed by the genres of `new` it does not hold yet (letter case ignored)."""
+    have = {g.casefold() for g in current}
+    out = list(current)
+    for g in new:
+        if g.casefold() not in have:
+            have.add(g.casefold())
+            out.append(g)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """A user's decision on one file, as stored.
+
+    `fingerprint` is the file as it was when decided (or, for `written`, as genrenet left it);
+    `model_id`, `predicted` and `confidence` are the prediction the decision was made on.
+    """
+
+    status: DecisionStatus  # pending (with a note), accepted, rejected, edited or written
+    genres: tuple[str, ...]
+    fingerprint: Fingerprint
+    decided_at: float
+    model_id: str | None = None
+    predicted: str | None = None
+    confidence: float | None = None
+    batch_id: int | None = None  # the journal batch that wrote it
+    note: str | None = None  # why a decision went back to pending
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def stale(record: ReviewRecord, now: float) -> ReviewRecord:
+    """The record of a file whose content changed after the decision: back to pending, and why."""
+    what = {DecisionStatus.ACCEPTED: f"accepted {'; '.join(record.genres)}",
+            DecisionStatus.EDITED: f"chose {'; '.join(record.genres)}",
+            DecisionStatus.REJECTED: "rejected the prediction",
+            DecisionStatus.WRITTEN: f"wrote {'; '.join(record.genres)}"}[record.status]
+    return replace(record, status=DecisionStatus.PENDING, decided_at=now, batch_id=None,
+                   note=f"the file changed on disk after you {what} ({_when(record.decided_at)}); review it again")
+
+
+def undone(record: ReviewRecord, fingerprint: Fingerprint, now: float) -> ReviewRecord:
+    return replace(record, status=DecisionStatus.PENDING, fingerprint=fingerprint, decided_at=now,
+                   batch_id=None,
+                   note=f"the write of {'; '.join(record.genres)} was undone ({_when(now)})")
+
+
+@dataclass(slots=True, eq=False)
+class ReviewItem:
+    """One track in a review: what was scanned, what the model said, what the user decided.
+
+    Derived fields (`top_names`, `predicted`, `confidence`, `suggestion`, album fields) are set by
+    the Review that holds the item, from its genre names and policy.
+    """
+
+    track: Track
+    prediction: Prediction | None = None
+    record: ReviewRecord | None = None
+    error: str | None = None  # could not be read, classified or written
+    top_names: list[tuple[str, float]] = field(default_factory=list)
+    predicted: str = ""
+    confidence: float | None = None
+    suggestion: tuple[str, ...] = ()
+    album_majority: str | None = None
+    album_note: str | None = None
+    _hay: str | None = None
+    _hay_key: tuple | None = None
+
+    @property
+    def status(self) -> DecisionStatus:
+        if self.track.error is not None:
+            return DecisionStatus.ERROR
+        record = self.record
+        if record is not None and record.status != DecisionStatus.PENDING:
+            return record.status
+        if self.prediction is None and self.error is not None:
+            return DecisionStatus.ERROR
+        return DecisionStatus.PENDING
+
+    @property
+    def note(self) -> str | None:
+        """Why a decision went back to pending (file changed, write undone)."""
+        r = self.record
+        return r.note if r is not None and r.status == DecisionStatus.PENDING else None
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """What writing this track means: the decision's genres, else the suggestion."""
+        r = self.record
+        if r is not None and r.status in (*DECIDED, DecisionStatus.WRITTEN):
+            return r.genres
+        if r is not None and r.status == DecisionStatus.REJECTED:
+            return ()
+        return self.suggestion
+
+    @property
+    def genre_text(self) -> str:
+        return "; ".join(self.genres)
+
+    @property
+    def changes_file(self) -> bool:
+        genres = self.genres
+        return bool(genres) and tuple(genres) != tuple(self.track.genres)
+
+    @property
+    def to_write(self) -> bool:
+        """A decision of the user that is not on disk yet."""
+        return self.status in DECIDED and self.changes_file
+
+    @property
+    def classified(self) -> bool:
+        return self.confidence is not None
+
+    def needs_review(self, threshold: float) -> bool:
+        c = self.confidence
+        return (c is not None and c < threshold and self.status == DecisionStatus.PENDING
+                and not same_genres(self.suggestion, self.track.genres))
+
+    def search_text(self) -> str:
+        """Lower-case text a search matches, rebuilt only when the item changed."""
+        key = (id(self.track), self.genres, self.predicted)
+        if self._hay is None or key != self._hay_key:
+            t = self.track
+            self._hay = " ".join(x for x in (t.title, t.artist, t.album, t.current_genre, self.predicted,
+                                             self.genre_text, t.path.name) if x).casefold()
+            self._hay_key = key
+        return self._hay
+
+    def decision(self) -> Decision:
+        return Decision(self.track.path, self.genres, expected=self.track.fingerprint, status=self.status)
+
+
+class View(IntEnum):
+    """The subsets of a review a user looks at; counted in one pass by Review.counts()."""
+
+    NEEDS_REVIEW = 0
+    CONFIDENT = 1
+    CHANGED = 2
+    ALBUM = 3
+    ERRORS = 4
+    ALL = 5
+
+    def matches(self, item: ReviewItem, threshold: float) -> bool:
+        if self is View.NEEDS_REVIEW:
+            return item.needs_review(threshold)
+        if self is View.CONFIDENT:
+            return item.confidence is not None and item.confidence >= threshold
+        if self is View.CHANGED:
+            return item.to_write or item.status == DecisionStatus.WRITTEN
+        if self is View.ALBUM:
+            return item.album_note is not None
+        if self is View.ERRORS:
+            return item.error is not None or item.track.error is not None
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCounts:
+    """Every number a view of the review shows, from one pass over the items."""
+
+    total: int = 0
+    classified: int = 0
+    needs_review: int = 0
+    to_write: int = 0
+    statuses: dict[DecisionStatus, int] = field(default_factory=dict)
+    views: dict[View, int] = field(default_factory=dict)
+
+    def of(self, status: DecisionStatus) -> int:
+        return self.statuses.get(status, 0)
+
+    @property
+    def errors(self) -> int:
+        return self.views.get(View.ERRORS, 0)
+
+
+class Skip(StrEnum):
+    """Why a write leaves a file alone, as a summary counts it."""
+
+    ERROR = "could not be read or classified"
+    UNCLASSIFIED = "not classified"
+    BELOW_THRESHOLD = "below the confidence threshold"
+    KEEPS_GENRE = "kept their genre (write policy)"
+    SAME = "already had the genre"
+    REJECTED = "rejected in review"
+    WRITTEN = "already written"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What writing would do to one file: old and new genres, or why it is left alone."""
+
+    item: ReviewItem
+    new: tuple[str, ...]  # () when the file is left alone
+    reason: str = ""  # why it is left alone (empty when it is written)
+    skip: Skip | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.item.track.path
+
+    @property
+    def old(self) -> tuple[str, ...]:
+        return self.item.track.genres
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.new)
+
+    def decision(self) -> Decision:
+        return Decision(self.path, self.new, expected=self.item.track.fingerprint)
+
+
+def review_order(item: ReviewItem) -> tuple:
+    """Least confident first; unclassified tracks last."""
+    c = item.confidence
+    return (c is None, c if c is not None else 0.0)
+
+
+class Review:
+    """The review of a set of tracks, persisted in a ReviewStore as the user decides.
+
+    Mutations take item positions (the app's rows) and return the positions that changed.
+    """
+
+    def __init__(self, store: ReviewStore, *, threshold: float = 0.8,
+                 policy: WritePolicy | str = WritePolicy.FILL_MISSING, genres_to_write: int = 1,
+                 namer: Callable[[str], str] = str) -> None:
+        self.store = store
+        self.threshold = threshold
+        self.policy = WritePolicy(policy)
+        self.genres_to_write = genres_to_write
+        self.namer = namer
+        self.items: list[ReviewItem] = []
+        self._index: dict[Path, int] = {}
+
+    # --- configuration ------------------------------------------------------------------------
+
+    def configure(self, *, threshold: float | None = None, policy: WritePolicy | str | None = None,
+                  genres_to_write: int | None = None, namer: Callable[[str], str] | None = None) -> None:
+        """New settings: suggestions follow; decisions stay as the user made them."""
+        if threshold is not None:
+            self.threshold = threshold
+        if policy is not None:
+            self.policy = WritePolicy(policy)
+        if genres_to_write is not None:
+            self.genres_to_write = genres_to_write
+        if namer is not None:
+            self.namer = namer
+        for item in self.items:
+            self._derive(item)
+
+    # --- contents -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def index_of(self, path: Path) -> int | None:
+        return self._index.get(path)
+
+    def item(self, path: Path) -> ReviewItem | None:
+        i = self._index.get(path)
+        return None if i is None else self.items[i]
+
+    def positions(self, paths: Iterable[Path]) -> list[int]:
+        return [i for i in (self._index.get(Path(p)) for p in paths) if i is not None]
+
+    def clear(self) -> None:
+        self.items, self._index = [], {}
+
+    def add_tracks(self, tracks: Sequence[Track]) -> list[int]:
+        """Append tracks not held yet, with their stored decisions; returns their positions."""
+        new = [t for t in tracks if t.path not in self._index]
+        records = self._records_for(new)
+        first = len(self.items)
+        for t in new:
+            item = ReviewItem(track=t, record=records.get(t.path))
+            self._index[t.path] = len(self.items)
+            self.items.append(item)
+        return list(range(first, len(self.items)))
+
+    def set_tracks(self, tracks: Sequence[Track]) -> None:
+        """Hold exactly these tracks (a rescan): unchanged files keep their prediction."""
+        old = {item.track.path: item for item in self.items}
+        records = self._records_for(tracks)
+        items = []
+        for t in tracks:
+            prev = old.get(t.path)
+            if prev is not None and prev.track.fingerprint == t.fingerprint and t.error is None:
+                prev.track, prev.record = t, records.get(t.path)
+                items.append(prev)
+            else:
+                items.append(ReviewItem(track=t, record=records.get(t.path)))
+        self.items = items
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Call after reordering `items` in place (a sorted view)."""
+        self._index = {item.track.path: i for i, item in enumerate(self.items)}
+
+    def _records_for(self, tracks: Sequence[Track]) -> dict[Path, ReviewRecord]:
+        """Stored decisions for these tracks; a decision on other content goes back to pending."""
+        records = self.store.get_many([t.path for t in tracks])
+        now = time.time()
+        changed: list[tuple[Path, ReviewRecord]] = []
+        for t in tracks:
+            r = records.get(t.path)
+            if r is not None and r.status != DecisionStatus.PENDING and r.fingerprint != t.fingerprint:
+                records[t.path] = stale(r, now)
+                changed.append((t.path, records[t.path]))
+        if changed:
+            self.store.put_many(changed)
+        return records
+
+    def apply_results(self, results: Iterable) -> list[int]:
+        """Take classification results (objects with path, prediction, error)."""
+        changed = []
+        for res in results:
+            i = self._index.get(res.path)
+            if i is None:
+                continue
+            item = self.items[i]
+            item.prediction = res.prediction
+            item.error = None if res.prediction is not None else (res.error or "could not be classified")
+            self._derive(item)
+            changed.append(i)
+        return changed
+
+    def _derive(self, item: ReviewItem) -> None:
+        pred = item.prediction
+        if pred is None:
+            item.top_names, item.predicted, item.confidence, item.suggestion = [], "", None, ()
+            return
+        item.top_names = [(self.namer(label), p) for label, p in pred.top(5)]
+        item.predicted, item.confidence = item.top_names[0]
+        names: list[str] = []
+        for name, _ in item.top_names:
+            if name not in names:
+                names.append(name)
+            if len(names) == self.genres_to_write:
+                break
+        proposed = tuple(names)
+        item.suggestion = (added_genres(item.track.genres, proposed) if self.policy == WritePolicy.ADD
+                           else proposed)
+
+    # --- decisions ----------------------------------------------------------------------------
+
+    def _decidable(self, item: ReviewItem) -> bool:
+        return item.track.error is None
+
+    def _record(self, item: ReviewItem, status: DecisionStatus, genres: tuple[str, ...], now: float) -> ReviewRecord:
+        return ReviewRecord(status, genres, item.track.fingerprint, now,
+                            item.prediction.model_id if item.prediction else None,
+                            item.predicted or None, item.confidence)
+
+    def _store(self, changes: list[tuple[int, ReviewRecord | None]]) -> list[int]:
+        """Persist decisions (None: back to pending) in one transaction, then take them."""
+        if not changes:
+            return []
+        self.store.put_many([(self.items[i].track.path, r) for i, r in changes if r is not None])
+        self.store.delete_many([self.items[i].track.path for i, r in changes if r is None])
+        for i, r in changes:
+            self.items[i].record = r
+        return [i for i, _ in changes]
+
+    def accept(self, positions: Iterable[int]) -> list[int]:
+        """The user takes the suggestion (items without one are left alone)."""
+        now = time.time()
+        return self._store([(i, self._record(self.items[i], DecisionStatus.ACCEPTED, self.items[i].suggestion, now))
+                            for i in positions
+                            if self._decidable(self.items[i]) and self.items[i].suggestion])
+
+    def reject(self, positions: Iterable[int]) -> list[int]:
+        """The user says no: the file keeps what it has."""
+        now = time.time()
+        return self._store([(i, self._record(self.items[i], DecisionStatus.REJECTED, (), now))
+                            for i in positions if self._decidable(self.items[i])])
+
+    def reset(self, positions: Iterable[int]) -> list[int]:
+        """Forget the decision: back to pending."""
+        return self._store([(i, None) for i in positions
+                            if self._decidable(self.items[i]) and self.items[i].record is not None])
+
+    def set_genres(self, positions: Iterable[int], genres: Sequence[str]) -> list[int]:
+        """The user chose these genres (the suggestion itself counts as accepting it)."""
+        chosen = clean_genres(genres)
+        if not chosen:
+            return self.reset(positions)
+        now = time.time()
+        changes = []
+        for i in positions:
+            item = self.items[i]
+            if not self._decidable(item):
+                continue
+            status = DecisionStatus.ACCEPTED if chosen == item.suggestion else DecisionStatus.EDITED
+            changes.append((i, self._record(item, status, chosen, now)))
+        return self._store(changes)
+
+    def accept_confident(self) -> list[int]:
+        """'Accept all above threshold': what bulk `apply` would write, as accepted decisions."""
+        now = time.time()
+        return self._store([(i, self._record(self.items[i], DecisionStatus.ACCEPTED, plan.new, now))
+                            for i, plan in enumerate(self.plans())
+                            if plan.writes and self.items[i].status == DecisionStatus.PENDING])
+
+    def use_album_majority(self, positions: Iterable[int]) -> list[int]:
+        changed: list[int] = []
+        for i in positions:
+            majority = self.items[i].album_majority
+            if majority:
+                changed += self.set_genres([i], (majority,))
+        return changed
+
+    # --- after writes -------------------------------------------------------------------------
+
+    def refresh(self, tracks: Sequence[Track]) -> list[int]:
+        """Files were written or restored (tagger.ops stored their new state): show it."""
+        known = [t for t in tracks if t.path in self._index]
+        records = self.store.get_many([t.path for t in known])
+        changed = []
+        for t in known:
+            i = self._index[t.path]
+            item = self.items[i]
+            item.track, item.record, item.error = t, records.get(t.path), t.error
+            self._derive(item)
+            changed.append(i)
+        return changed
+
+    def mark_errors(self, errors: Sequence[tuple[Path, str]]) -> list[int]:
+        """Per-file errors of a write: the item keeps its decision and shows the reason."""
+        changed = []
+        for path, message in errors:
+            i = self._index.get(Path(path))
+            if i is not None:
+                self.items[i].error = message
+                changed.append(i)
+        return changed
+
+    def update_albums(self) -> int:
+        """Flag tracks whose prediction disagrees with their album's majority; returns how many."""
+        verdicts = album_majorities((it.track, it.predicted, it.confidence or 0.0)
+                                    for it in self.items if it.prediction is not None)
+        flagged = 0
+        for it in self.items:
+            verdict = verdicts.get(it.track.path)
+            it.album_majority = verdict.majority if verdict else None
+            it.album_note = None
+            if verdict and it.predicted != verdict.majority:
+                it.album_note = (f"The album's majority genre is {verdict.majority} "
+                                 f"({verdict.votes} of {verdict.size} tracks); this track: {it.predicted}")
+                flagged += 1
+        return flagged
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def counts(self) -> ReviewCounts:
+        threshold = self.threshold
+        statuses: Counter = Counter()
+        views: Counter = Counter()
+        classified = to_write = 0
+        for it in self.items:
+            statuses[it.status] += 1
+            if it.confidence is not None:
+                classified += 1
+            if it.to_write:
+                to_write += 1
+            for view in View:
+                if view.matches(it, threshold):
+                    views[view] += 1
+        return ReviewCounts(total=len(self.items), classified=classified, needs_review=views[View.NEEDS_REVIEW],
+                            to_write=to_write, statuses=dict(statuses), views=dict(views))
+
+    def decisions(self) -> list[Decision]:
+        """What the app's Write writes (and `apply --reviewed`): decisions not on disk yet."""
+        return [it.decision() for it in self.items if it.to_write]
+
+    def plans(self) -> list[Plan]:
+        """What bulk `apply` does with each item, in item order: reviewed decisions as the user
+        made them; pending predictions at or above the threshold under the write policy."""
+        return [self.plan(it) for it in self.items]
+
+    def plan(self, item: ReviewItem) -> Plan:
+        status = item.status
+        if status == DecisionStatus.ERROR:
+            return Plan(item, (), item.track.error or item.error or "could not be classified", Skip.ERROR)
+        if status == DecisionStatus.REJECTED:
+            return Plan(item, (), "rejected in review", Skip.REJECTED)
+        if status == DecisionStatus.WRITTEN:
+            return Plan(item, (), "already written", Skip.WRITTEN)
+        if status in DECIDED:
+            if not item.changes_file:
+                return Plan(item, (), "already has the chosen genre", Skip.SAME)
+            return Plan(item, item.genres)
+        if item.confidence is None:
+            return Plan(item, (), "not classified", Skip.UNCLASSIFIED)
+        if item.confidence < self.threshold:
+            return Plan(item, (), f"confidence {item.confidence:.2f} is below {self.threshold:.2f}",
+                        Skip.BELOW_THRESHOLD)
+        return policy_plan(item, self.policy)
+
+
+def policy_plan(item: ReviewItem, policy: WritePolicy) -> Plan:
+    """An unreviewed suggestion under the write policy."""
+    current, suggestion = item.track.genres, item.suggestion
+    if current and policy == WritePolicy.FILL_MISSING:
+        return Plan(item, (), f"already has a genre (policy {policy.value} keeps it)", Skip.KEEPS_GENRE)
+    if same_genres(suggestion, current):
+        return Plan(item, (), "already has the predicted genre", Skip.SAME)
+    return Plan(item, suggestion)
+
+
+def clean_genres(genres: Sequence[str]) -> tuple[str, ...]:
+    """Genre names as a user typed them: trimmed, blanks and repeats (any case) dropped."""
+    out: list[str] = []
+    for g in genres:
+        g = g.strip()
+        if g and g.casefold() not in {x.casefold() for x in out}:
+            out.append(g)
+    return tuple(out)
+
+
+# --- albums ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,11 @@ class Settings:
                            choices=("auto", "cpu", "cuda", "mps"))
     id3_version: int = _setting(3, "ID3 version for files that have no tag yet (existing tags keep their version).",
                                 choices=(3, 4))
+    write_policy: str = _setting(
+        "fill-missing", "What a write without your review does to files that already have a genre: "
+        "fill-missing (leave them), replace (the prediction replaces their genre) or add (keep theirs, "
+        "add the prediction). Decisions you made in review are written as you made them.",
+        choices=("fill-missing", "replace", "add"))
     genres_to_write: int = _setting(1, "How many of the top genres to write into each file.", minimum=1, maximum=5)
     separator: str = _setting("; ", "Separator between several genres in an ID3 v2.3 tag (v2.4 stores a list).")
     model_path: str | None = _setting(None, "Genre model file; empty means the shipped default model.")

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mutagen.id3 import ID3
 
 from tagger.cli import main
+from tagger.tags import read_tags
 
 
 def run(capsys, *argv: str) -> tuple[int, list[dict], str]:
@@ -79,11 +81,15 @@ def test_classify_with_a_file_that_is_not_a_model_exits_non_zero(capsys, music_f
     assert "not a genrenet model file" in err
 
 
-def test_apply_writes_confident_predictions_and_undo_restores(capsys, music_folder, tiny_model_path):
+TONE = Path("Artist A") / "Album 1" / "01 tone.mp3"  # tagged Jazz
+NOISE = Path("Artist B") / "04 noise.mp3"  # no genre
+
+
+def test_apply_with_replace_writes_confident_predictions_and_undo_restores(capsys, music_folder, tiny_model_path):
     code, records, _ = run(capsys, "apply", str(music_folder), "--model", str(tiny_model_path),
-                           "--min-confidence", "0.5", "--json")
+                           "--min-confidence", "0.5", "--policy", "replace", "--json")
     assert code == 0
-    tone, noise = music_folder / "Artist A" / "Album 1" / "01 tone.mp3", music_folder / "Artist B" / "04 noise.mp3"
+    tone, noise = music_folder / TONE, music_folder / NOISE
     assert genres_on_disk(tone) == ["Tone"]
     assert genres_on_disk(noise) == ["Noise"]
     assert all(r["written"] for r in records)
@@ -94,19 +100,72 @@ def test_apply_writes_confident_predictions_and_undo_restores(capsys, music_fold
     assert genres_on_disk(noise) is None
 
 
-def test_apply_dry_run_writes_nothing(capsys, music_folder, tiny_model_path):
+def test_apply_by_default_fills_only_missing_genres(capsys, music_folder, tiny_model_path):
+    code, records, err = run(capsys, "apply", str(music_folder), "--model", str(tiny_model_path),
+                             "--min-confidence", "0.5", "--json")
+    assert code == 0
+    assert genres_on_disk(music_folder / TONE) == ["Jazz"]
+    assert genres_on_disk(music_folder / NOISE) == ["Noise"]
+    kept = by_name(records)["01 tone.mp3"]
+    assert kept["written"] is False and kept["action"] == "skip" and "already has a genre" in kept["reason"]
+    assert "1 kept their genre" in err
+
+
+def test_apply_with_add_keeps_the_existing_genre_and_adds_the_prediction(capsys, music_folder, tiny_model_path):
+    code, _, _ = run(capsys, "apply", str(music_folder / TONE), "--model", str(tiny_model_path),
+                     "--min-confidence", "0.5", "--policy", "add", "--id3-version", "4")
+    assert code == 0
+    assert read_tags(music_folder / TONE).genres == ("Jazz", "Tone")
+
+
+def test_apply_dry_run_writes_nothing_and_shows_old_and_new_genre(capsys, music_folder, tiny_model_path):
     before = {p: p.read_bytes() for p in music_folder.rglob("*.mp3")}
     code, records, _ = run(capsys, "apply", str(music_folder), "--model", str(tiny_model_path),
-                           "--min-confidence", "0.5", "--dry-run", "--json")
+                           "--min-confidence", "0.5", "--policy", "replace", "--dry-run", "--json")
     assert code == 0 and len(records) == 4
     assert {p: p.read_bytes() for p in music_folder.rglob("*.mp3")} == before
+    tone = by_name(records)["01 tone.mp3"]
+    assert (tone["old_genre"], tone["new_genre"], tone["action"]) == ("Jazz", "Tone", "write")
 
 
-def test_apply_skips_predictions_below_the_threshold(capsys, music_folder, tiny_model_path):
+def test_apply_dry_run_text_says_what_each_file_gets_and_why_files_are_left(capsys, music_folder, tiny_model_path):
+    code = main(["apply", str(music_folder), "--model", str(tiny_model_path), "--min-confidence", "0.5", "--dry-run"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and len(out) == 4
+    tone = next(line for line in out if line.endswith("01 tone.mp3"))
+    assert tone.startswith("leave") and "Jazz" in tone and "already has a genre" in tone
+    noise = next(line for line in out if line.endswith("04 noise.mp3"))
+    assert noise.startswith("would write") and "(none) -> Noise" in noise
+
+
+def test_apply_lists_predictions_below_the_threshold_as_left_alone(capsys, music_folder, tiny_model_path):
+    _, classified, _ = run(capsys, "classify", str(music_folder), "--model", str(tiny_model_path), "--json")
+    lowest = min(r["confidence"] for r in classified)
     code, records, _ = run(capsys, "apply", str(music_folder), "--model", str(tiny_model_path),
-                           "--min-confidence", "1.01", "--json")
-    assert code == 0 and records == []
-    assert genres_on_disk(music_folder / "Artist A" / "Album 1" / "01 tone.mp3") == ["Jazz"]
+                           "--min-confidence", str(lowest + (1 - lowest) / 2), "--policy", "replace", "--json")
+    assert code == 0
+    low = [r for r in records if r["written"] is False]
+    assert low and all("below" in r["reason"] for r in low)
+    assert genres_on_disk(music_folder / TONE) in (["Jazz"], ["Tone"])
+
+
+@pytest.mark.parametrize("value", ["80", "-0.1", "nan", "high"])
+def test_min_confidence_outside_0_to_1_is_a_usage_error(capsys, music_folder, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["apply", str(music_folder), "--min-confidence", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--min-confidence" in err and "Traceback" not in err
+    if value == "80":
+        assert "0.8" in err
+
+
+@pytest.mark.parametrize("argv", [["classify", "x", "--top-k", "0"], ["classify", "x", "--windows", "-3"],
+                                  ["apply", "x", "--genres", "0"], ["undo", "--batch", "0"]])
+def test_out_of_range_numbers_are_usage_errors(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and "out of range" in capsys.readouterr().err
 
 
 def test_apply_decisions_file_writes_the_reviewed_genres(capsys, music_folder, tmp_path):
@@ -118,15 +177,36 @@ def test_apply_decisions_file_writes_the_reviewed_genres(capsys, music_folder, t
     assert genres_on_disk(target) == ["Blues", "Jazz"]
 
 
-def test_apply_with_a_malformed_decisions_file_exits_non_zero(capsys, tmp_path):
+@pytest.mark.parametrize(("content", "message"), [
+    ({"path": "a.mp3", "genre": "Rock"}, "expected a JSON list"),
+    ([{"genre": "Rock"}], "entry 0 has no 'path'"),
+    ([{"path": "a.mp3"}], "entry 0 has no 'genre'"),
+    (["a.mp3"], "entry 0 is not an object"),
+    ([{"path": "a.mp3", "genre": ""}], "non-empty string"),
+    ([{"path": "a.mp3", "genre": [1]}], "non-empty string"),
+    ([{"path": "a.mp3", "genre": []}], "non-empty string"),
+    ([{"path": "", "genre": "Rock"}], '"path" as a non-empty string'),
+    ([{"path": "a.mp3", "genre": "Ro\u0000ck"}], "NUL"),
+    ([{"path": "a.mp3", "genre": "Rock"}, {"path": "./a.mp3", "genre": "Pop"}], "entry 1 names the same file as entry 0"),
+])
+def test_a_bad_decisions_file_is_one_error_and_nothing_is_written(capsys, music_folder, tmp_path, monkeypatch,
+                                                                 content, message):
+    monkeypatch.chdir(music_folder / "Artist B")
+    good = music_folder / "Artist B" / "03 tone.mp3"
     decisions = tmp_path / "reviewed.json"
-    decisions.write_text('[{"genre": "Rock"}]')
+    if isinstance(content, list):  # a good entry after the bad one: it must not be written either
+        content = content + [{"path": str(good), "genre": "Blues"}]
+    decisions.write_text(json.dumps(content))
+    before = good.read_bytes()
     code, _, err = run(capsys, "apply", "--decisions", str(decisions))
-    assert code == 1 and "entry 0" in err
+    assert code == 1 and message in err and "nothing written" in err
+    assert err.strip().count("\n") == 0
+    assert good.read_bytes() == before
 
 
 def test_history_lists_write_batches(capsys, music_folder, tiny_model_path):
-    run(capsys, "apply", str(music_folder), "--model", str(tiny_model_path), "--min-confidence", "0.5")
+    run(capsys, "apply", str(music_folder), "--model", str(tiny_model_path), "--min-confidence", "0.5",
+        "--policy", "replace")
     code, records, _ = run(capsys, "history", "--json")
     assert code == 0
     assert len(records) == 1 and records[0]["files"] == 4 and records[0]["undone"] is False
