@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import jobs
+from gui import operations
 from gui.delegates import ConfidenceDelegate, GenreDelegate
 from gui.detail_pane import DetailPane
 from gui.tasks import Eta, Task
@@ -61,8 +61,10 @@ from gui.track_model import (
     TrackTableModel,
 )
 from tagger import paths
+from tagger.ops import UndoOutcome, WriteOutcome
+from tagger.review import Review, ReviewCounts, Skip
+from tagger.review_store import ReviewStore, ReviewStoreError
 from tagger.settings import Settings, load_settings, save_settings
-from tagger.track import DecisionStatus
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +150,11 @@ class MainWindow(QMainWindow):
         self._eta = Eta()
         self._progress_done = (0, 0)
         self._user_chose_filter = False
-        self._taxonomy_namer = None
-        self._counts = {"total": 0, "classified": 0, "review": 0, "to_write": 0, "errors": 0}
+        self._counts = ReviewCounts()
         self._ui_state = QSettings(str(paths.config_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
-        self.model = TrackTableModel(self)
+        self.review_store, store_problem = _open_review_store()
+        self.model = TrackTableModel(Review(self.review_store), self)
         self.proxy = TrackFilterModel(self)
         self.proxy.setSourceModel(self.model)
         self._apply_settings_to_model()
@@ -184,6 +186,8 @@ class MainWindow(QMainWindow):
         self._set_filter(Filter.ALL, user=False)
         self._update_actions()
         self._on_update_counts()
+        if store_problem:
+            self._show_banner(store_problem, button=None)
 
     # --- construction ----------------------------------------------------------------------
 
@@ -496,8 +500,8 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # a broken genres.toml must not stop the app
             log.warning("taxonomy unavailable: %s", exc)
             namer = str
-        self.model.set_threshold(self.settings.review_threshold)
-        self.model.set_namer(namer, self.settings.genres_to_write)
+        self.model.configure(threshold=self.settings.review_threshold, policy=self.settings.write_policy,
+                             genres_to_write=self.settings.genres_to_write, namer=namer)
         self.proxy.refilter()
 
     @property
@@ -534,8 +538,8 @@ class MainWindow(QMainWindow):
         for a in (self.act_accept, self.act_reject, self.act_reset, self.act_album, self.act_edit):
             a.setEnabled(bool(rows) and not self.writing)
         self.act_play.setEnabled(len(rows) == 1)
-        self.act_accept_all.setEnabled(counts["classified"] > 0 and not self.writing)
-        n = counts["to_write"]
+        self.act_accept_all.setEnabled(counts.classified > 0 and not self.writing)
+        n = counts.to_write
         self.act_write.setText(f"&Write {n} Genre{'s' if n != 1 else ''}…" if n else "&Write Genres…")
         self.act_write.setEnabled(n > 0 and not self.writing and not self.busy)
         self.act_undo.setEnabled(not self.writing and not self.busy)
@@ -571,7 +575,7 @@ class MainWindow(QMainWindow):
         assert self.folder is not None
         self._begin_stage("Scanning", f"Scanning {self.folder}…")
         self._streamed_scan = self.model.rowCount() == 0
-        task = Task(jobs.scan_job, self.library, [self.folder], partial=True, name="scan")
+        task = Task(operations.scan, self.library, [self.folder], partial=True, name="scan")
         task.progress.connect(self._on_progress)
         task.items.connect(lambda tracks, t=task: self._on_scan_tracks(t, tracks))
         task.succeeded.connect(self._on_scan_done)
@@ -621,7 +625,7 @@ class MainWindow(QMainWindow):
             return
         self._begin_stage("Loading model", "Loading the genre model…")
         self.progress.setRange(0, 0)
-        task = Task(jobs.load_model_job, self.settings.model_path, self.settings.device, name="load model")
+        task = Task(operations.load_model, self.settings.model_path, self.settings.device, name="load model")
         task.succeeded.connect(lambda model, key=key, task=task: self._on_model_loaded(model, key, task))
         task.failed.connect(self._on_model_failed)
         task.done.connect(self._on_task_done)
@@ -653,7 +657,7 @@ class MainWindow(QMainWindow):
     def _classify_with(self, model) -> None:
         tracks = [r.track for r in self.model.rows() if r.track.error is None]
         self._begin_stage("Classifying", f"Classifying {len(tracks):,} files…")
-        task = Task(jobs.classify_job, self.library, tracks, model, self.settings.windows_per_track,
+        task = Task(operations.classify, self.library, tracks, model, self.settings.windows_per_track,
                     stream=True, name="classify")
         task.progress.connect(self._on_progress)
         task.items.connect(self._on_results)
@@ -678,13 +682,13 @@ class MainWindow(QMainWindow):
             hh = self.table.horizontalHeader()
             self.model.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
         if cancelled:
-            self._end_stage(f"Classification cancelled: {counts['classified']:,} of {counts['total']:,} "
+            self._end_stage(f"Classification cancelled: {counts.classified:,} of {counts.total:,} "
                             "files classified. Rescan (F5) to go on.")
         else:
             extra = f", {flagged} disagree with their album" if flagged else ""
-            self._end_stage(f"{getattr(self, '_scan_summary', '')}. Classified {counts['classified']:,}: "
-                            f"{counts['review']:,} need review{extra}.")
-        if not self._user_chose_filter and counts["review"] > 0:
+            self._end_stage(f"{getattr(self, '_scan_summary', '')}. Classified {counts.classified:,}: "
+                            f"{counts.needs_review:,} need review{extra}.")
+        if not self._user_chose_filter and counts.needs_review > 0:
             self._set_filter(Filter.NEEDS_REVIEW, user=False)
         if not self.table.selectionModel().hasSelection():
             self.select_first_needing_review()
@@ -696,7 +700,7 @@ class MainWindow(QMainWindow):
         for r in range(self.proxy.rowCount()):
             src = self.proxy.mapToSource(self.proxy.index(r, 0)).row()
             row = self.model.row_at(src)
-            if self.model.needs_review(row) and row.status == DecisionStatus.PENDING:
+            if self.model.needs_review(row):
                 target = r
                 break
         if target is None and self.proxy.rowCount():
@@ -736,7 +740,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.progress.setFormat(f"{done:,} / {total:,}")
         eta = self._eta.text(done, total)
-        errors = self._counts["errors"] if self._stage == "Classifying" else 0
+        errors = self._counts.errors if self._stage == "Classifying" else 0
         parts = [f"{self._stage} {done:,} of {total:,}"]
         if errors:
             parts.append(f"{errors:,} error{'s' if errors != 1 else ''}")
@@ -792,18 +796,18 @@ class MainWindow(QMainWindow):
 
     def _on_accept(self) -> None:
         rows = self._selected_source_rows()
-        n = self.model.set_status(rows, DecisionStatus.ACCEPTED)
+        n = self.model.accept(rows)
         self.statusBar().showMessage(f"Accepted {n} row{'s' if n != 1 else ''}", 3000)
         self._advance_after_decision(rows)
 
     def _on_reject(self) -> None:
         rows = self._selected_source_rows()
-        n = self.model.set_status(rows, DecisionStatus.REJECTED)
+        n = self.model.reject(rows)
         self.statusBar().showMessage(f"Rejected {n} row{'s' if n != 1 else ''}: their files stay as they are", 3000)
         self._advance_after_decision(rows)
 
     def _on_reset(self) -> None:
-        self.model.set_status(self._selected_source_rows(), DecisionStatus.PENDING)
+        self.model.reset(self._selected_source_rows())
 
     def _on_edit(self) -> None:
         index = self.table.currentIndex()
@@ -831,8 +835,12 @@ class MainWindow(QMainWindow):
 
     def _on_accept_confident(self) -> None:
         n = self.model.accept_confident()
-        self.statusBar().showMessage(
-            f"Accepted {n:,} prediction{'s' if n != 1 else ''} at or above {self.model.threshold:.0%}", 5000)
+        kept = sum(1 for plan in self.model.review.plans() if plan.skip is Skip.KEEPS_GENRE)
+        text = f"Accepted {n:,} prediction{'s' if n != 1 else ''} at or above {self.model.threshold:.0%}"
+        if kept:
+            text += (f"; {kept:,} confident file{'s' if kept != 1 else ''} already having a genre stay pending "
+                     f"(write policy: {self.settings.write_policy}; accept them one by one to replace)")
+        self.statusBar().showMessage(text, 8000)
 
     def _on_use_album_majority(self) -> None:
         rows = self._selected_source_rows()
@@ -853,8 +861,7 @@ class MainWindow(QMainWindow):
     def _genre_choices(self) -> list[str]:
         names = set(self.model.genre_names())
         if self._loaded_model is not None:
-            namer = self.model._namer
-            names.update(namer(label) for label in self._loaded_model.labels)
+            names.update(self.model.namer(label) for label in self._loaded_model.labels)
         return sorted(names, key=str.casefold)
 
     def _set_filter(self, f: Filter, user: bool) -> None:
@@ -875,13 +882,11 @@ class MainWindow(QMainWindow):
 
     def _on_update_counts(self) -> None:
         c = self._counts = self.model.counts()
-        counts = c["filters"]
         for f, a in self.filter_actions.items():
-            n = counts.get(f)
-            a.setText(f"{FILTER_LABELS[f]} ({n:,})" if n is not None else FILTER_LABELS[f])
-        if c["total"]:
-            self.counts_label.setText(f"{c['total']:,} files \u00b7 {c['review']:,} to review \u00b7 "
-                                      f"{c['to_write']:,} to write")
+            a.setText(f"{FILTER_LABELS[f]} ({c.views.get(f, 0):,})")
+        if c.total:
+            self.counts_label.setText(f"{c.total:,} files \u00b7 {c.needs_review:,} to review \u00b7 "
+                                      f"{c.to_write:,} to write")
         else:
             self.counts_label.setText("")
         self._update_actions()
@@ -931,8 +936,8 @@ class MainWindow(QMainWindow):
         n = len(decisions)
         self._begin_stage("Writing", f"Writing {n:,} files…")
         desc = f"{n} genre{'s' if n != 1 else ''} in {self.folder.name if self.folder else 'files'}"
-        task = Task(jobs.write_job, self.library, decisions, self.settings.id3_version, self.settings.separator,
-                    desc, name="write")
+        task = Task(operations.write, self.library, self.review_store, decisions, self.settings.id3_version,
+                    self.settings.separator, desc, name="write")
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_write_done)
         task.failed.connect(self._on_write_failed)
@@ -940,8 +945,8 @@ class MainWindow(QMainWindow):
         self._write_task = task.start()
         self._update_actions()
 
-    def _on_write_done(self, outcome: jobs.WriteOutcome) -> None:
-        self.model.mark_written(outcome.tracks)
+    def _on_write_done(self, outcome: WriteOutcome) -> None:
+        self.model.refresh_tracks(outcome.tracks)
         self.model.mark_errors(outcome.errors)
         self._add_errors("write", outcome.errors)
         report = outcome.report
@@ -974,16 +979,15 @@ class MainWindow(QMainWindow):
         """Undo one write batch off the UI thread (None: the last one not yet undone)."""
         if self.writing or self.busy:
             return
-        known = {r.track.path: r.track for r in self.model.rows()}
         self._begin_stage("Undoing", "Putting back the genres of the last write…")
-        task = Task(jobs.undo_job, self.library, batch_id, known, name="undo")
+        task = Task(operations.undo, self.library, self.review_store, batch_id, name="undo")
         task.succeeded.connect(self._on_undo_done)
         task.failed.connect(self._on_undo_failed)
         task.done.connect(lambda _c: self._update_actions())
         self._write_task = task.start()
         self._update_actions()
 
-    def _on_undo_done(self, outcome: jobs.UndoOutcome) -> None:
+    def _on_undo_done(self, outcome: UndoOutcome) -> None:
         report = outcome.report
         self.model.refresh_tracks(outcome.tracks)
         self._add_errors("undo", outcome.errors)
@@ -1002,7 +1006,7 @@ class MainWindow(QMainWindow):
         self.undo_finished.emit()
 
     def _on_history(self) -> None:
-        task = Task(jobs.history_job, name="history")
+        task = Task(operations.history, name="history")
         task.succeeded.connect(self._on_history_loaded)
         task.failed.connect(lambda msg: QMessageBox.warning(self, "Write history", msg))
         self._history_task = task.start()
@@ -1168,7 +1172,17 @@ class MainWindow(QMainWindow):
         from gui import tasks
 
         tasks.shutdown(10000)
+        self.review_store.close()
         event.accept()
+
+
+def _open_review_store() -> tuple[ReviewStore, str]:
+    """The stored review, or (when its file is unusable) one in memory and the reason to show."""
+    try:
+        return ReviewStore(), ""
+    except ReviewStoreError as exc:
+        log.warning("%s", exc)
+        return ReviewStore(":memory:"), f"Review decisions will not be kept after you quit: {exc}"
 
 
 def _dropped_folder(mime) -> Path | None:

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from gui.tasks import Task
 from gui.training_runner import TrainingRunner, train_command
 from tagger import paths
+from tagger.review import WritePolicy
 from tagger.settings import Settings, description
 
 
@@ -98,9 +99,18 @@ class ReviewPage(Page):
         self.id3.addItem("ID3 v2.3 (most compatible)", 3)
         self.id3.addItem("ID3 v2.4", 4)
         self.id3.setToolTip(description("id3_version"))
+        self.policy = QComboBox()
+        for policy, label in ((WritePolicy.FILL_MISSING, "Fill missing genres only"),
+                              (WritePolicy.REPLACE, "Replace existing genres"),
+                              (WritePolicy.ADD, "Add to existing genres")):
+            self.policy.addItem(label, policy.value)
+            self.policy.setItemData(self.policy.count() - 1, policy.description, Qt.ItemDataRole.ToolTipRole)
+        self.policy.setToolTip(description("write_policy"))
         form = QFormLayout(self)
         form.addRow("Review threshold:", self.threshold)
         form.addRow(_hint(description("review_threshold")))
+        form.addRow("Existing genres:", self.policy)
+        form.addRow(_hint(description("write_policy")))
         form.addRow("Genres to write:", self.genres)
         form.addRow(_hint(description("genres_to_write")))
         form.addRow("Separator:", self.separator)
@@ -113,6 +123,7 @@ class ReviewPage(Page):
         self.genres.setValue(settings.genres_to_write)
         self.separator.setText(settings.separator)
         self.id3.setCurrentIndex(max(0, self.id3.findData(settings.id3_version)))
+        self.policy.setCurrentIndex(max(0, self.policy.findData(settings.write_policy)))
 
     def save(self) -> dict[str, Any]:
         return {
@@ -120,6 +131,7 @@ class ReviewPage(Page):
             "genres_to_write": self.genres.value(),
             "separator": self.separator.text() or "; ",
             "id3_version": self.id3.currentData(),
+            "write_policy": self.policy.currentData(),
         }
 
 

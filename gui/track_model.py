@@ -1,5 +1,7 @@
-"""The review table's data: one Row per scanned file, a QAbstractTableModel over them, and the
-filter proxy that gives the table its views (Needs review, Confident, Changed, Album, Errors).
+"""The review table: a QAbstractTableModel over a core tagger.review.Review (one row per
+ReviewItem) and the filter proxy that shows its views (Needs review, Confident, Changed, Album,
+Errors). Every rule (what needs review, what is written, what a decision does) is the core's;
+this module only displays, sorts and forwards.
 
 Built for 100,000 rows: rows are plain Python objects in a list, inserted in batches (one
 beginInsertRows per batch), updated with one dataChanged per contiguous range, and sorted in
@@ -8,9 +10,7 @@ the source model with Python's sort (one key per row) instead of a comparator pe
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
@@ -23,8 +23,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
-from tagger.review import album_majorities
-from tagger.track import Decision, DecisionStatus, Prediction, Track
+from tagger.review import Review, ReviewCounts, ReviewItem, View, clean_genres
+from tagger.track import Decision, DecisionStatus, Track
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -73,45 +73,7 @@ class Role(IntEnum):
     ALBUM_NOTE = Qt.ItemDataRole.UserRole + 7  # str or None: disagrees with its album
 
 
-@dataclass(slots=True, eq=False)
-class Row:
-    """One file in the table: what was scanned, what the model said, what the user decided."""
-
-    track: Track
-    prediction: Prediction | None = None
-    predicted: str = ""  # the prediction's top genre as a genre name
-    genres: tuple[str, ...] = ()  # what will be written
-    status: DecisionStatus = DecisionStatus.PENDING
-    error: str | None = None
-    album_note: str | None = None
-    album_majority: str | None = None
-    top_names: list[tuple[str, float]] = field(default_factory=list)
-    confidence: float | None = None  # the prediction's confidence, kept (sorting reads it a lot)
-    _hay: str | None = None
-    _hay_key: tuple | None = None
-
-    def search_text(self) -> str:
-        """Lower-case text the search box matches, rebuilt only when the row changed."""
-        key = (id(self.track), self.genres, self.predicted)
-        if self._hay is None or key != self._hay_key:
-            t = self.track
-            self._hay = " ".join(x for x in (t.title, t.artist, t.album, t.current_genre, self.predicted,
-                                             self.genre_text, t.path.name) if x).casefold()
-            self._hay_key = key
-        return self._hay
-
-    @property
-    def genre_text(self) -> str:
-        return "; ".join(self.genres)
-
-    @property
-    def changes_file(self) -> bool:
-        """Writing this row would change the file's genre."""
-        return bool(self.genres) and tuple(self.genres) != tuple(self.track.genres)
-
-    @property
-    def to_write(self) -> bool:
-        return self.status in (DecisionStatus.ACCEPTED, DecisionStatus.EDITED) and self.changes_file
+Row = ReviewItem  # one table row
 
 
 STATUS_COLORS = {
@@ -160,14 +122,10 @@ def _status_icon(status: DecisionStatus) -> QIcon:
 class TrackTableModel(QAbstractTableModel):
     """Rows of the review table. Mutations go through methods that say what they mean."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, review: Review, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[Row] = []
-        self._index: dict[Path, int] = {}
+        self.review = review
         self._sorted_by: tuple | None = None  # (column, order) while the rows are still in that order
-        self.threshold = 0.8
-        self.genres_to_write = 1
-        self._namer: Callable[[str], str] = lambda label: label
         self._icons: dict[DecisionStatus, QIcon] = {}
         self._italic = QFont()
         self._italic.setItalic(True)
@@ -178,7 +136,7 @@ class TrackTableModel(QAbstractTableModel):
     # --- Qt model interface ----------------------------------------------------------------
 
     def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self.review.items)
 
     def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(Column)
@@ -197,14 +155,14 @@ class TrackTableModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-        if index.column() == Column.NEW and self._rows[index.row()].track.error is None:
+        if index.column() == Column.NEW and self.review.items[index.row()].track.error is None:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
     def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        row = self._rows[index.row()]
+        row = self.review.items[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, col)
@@ -254,20 +212,21 @@ class TrackTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Reorder rows by one key per row; selections and persistent indexes follow."""
-        if not 0 <= column < len(Column) or not self._rows or self._sorted_by == (column, order):
+        items = self.review.items
+        if not 0 <= column < len(Column) or not items or self._sorted_by == (column, order):
             return
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        rows_before = [self._rows[i.row()] for i in persistent]
+        rows_before = [items[i.row()] for i in persistent]
         col = Column(column)
-        keyed = sorted(self._rows, key=lambda r: _sort_key(r, col),
+        keyed = sorted(items, key=lambda r: _sort_key(r, col),
                        reverse=order == Qt.SortOrder.DescendingOrder)
         if order == Qt.SortOrder.DescendingOrder:
             # keep empty values last in both orders
             keyed = [r for r in keyed if not _is_empty(r, col)] + [r for r in keyed if _is_empty(r, col)]
-        self._rows = keyed
-        self._reindex()
-        new_indexes = [self.index(self._index[r.track.path], i.column()) for r, i in zip(rows_before, persistent, strict=True)]
+        items[:] = keyed
+        self.review.reindex()
+        new_indexes = [self.index(self.review.index_of(r.track.path), i.column()) for r, i in zip(rows_before, persistent, strict=True)]
         self.changePersistentIndexList(persistent, new_indexes)
         self.layoutChanged.emit()
         self._sorted_by = (column, order)
@@ -302,6 +261,8 @@ class TrackTableModel(QAbstractTableModel):
     def _tooltip(self, row: Row, col: int) -> str | None:
         if row.error:
             return f"{row.track.path}\n{row.error}"
+        if row.note and col in (Column.STATUS, Column.NEW):
+            return f"Pending again: {row.note}"
         if col == Column.ALBUM and row.album_note:
             return row.album_note
         if col == Column.FILE:
@@ -315,300 +276,110 @@ class TrackTableModel(QAbstractTableModel):
     # --- reading ---------------------------------------------------------------------------
 
     def row_at(self, i: int) -> Row:
-        return self._rows[i]
+        return self.review.items[i]
 
     def rows(self) -> list[Row]:
-        return self._rows
+        return self.review.items
 
     def row_of(self, path: Path) -> int | None:
-        return self._index.get(path)
+        return self.review.index_of(path)
+
+    @property
+    def threshold(self) -> float:
+        return self.review.threshold
 
     def needs_review(self, row: Row) -> bool:
-        c = row.confidence
-        return c is not None and c < self.threshold
+        return row.needs_review(self.review.threshold)
 
     def decisions(self) -> list[Decision]:
-        """What 'Write' writes: accepted or edited rows whose genre differs from the file's."""
-        return [
-            Decision(path=r.track.path, genres=r.genres, expected=r.track.fingerprint, status=r.status)
-            for r in self._rows
-            if r.to_write
-        ]
+        """What 'Write' writes: the decisions not on disk yet (tagger.review)."""
+        return self.review.decisions()
 
-    def counts(self) -> dict:
-        """Everything the window shows as a number, in one pass over the rows.
-
-        Keys: total, classified, review (pending and below the threshold), to_write, errors,
-        one per DecisionStatus value, and "filters": {Filter: rows it shows before searching}.
-        """
-        statuses = Counter()
-        classified = review_pending = to_write = 0
-        below = above = changed = album = errors = 0
-        threshold = self.threshold
-        pending = DecisionStatus.PENDING
-        written = DecisionStatus.WRITTEN
-        for r in self._rows:
-            status = r.status
-            statuses[status] += 1
-            c = r.confidence
-            if c is not None:
-                classified += 1
-                if c < threshold:
-                    below += 1
-                    if status == pending:
-                        review_pending += 1
-                else:
-                    above += 1
-            writes = r.to_write
-            if writes:
-                to_write += 1
-            if writes or status == written:
-                changed += 1
-            if r.album_note is not None:
-                album += 1
-            if r.error is not None:
-                errors += 1
-        return {
-            "total": len(self._rows),
-            "classified": classified,
-            "review": review_pending,
-            "to_write": to_write,
-            "errors": statuses[DecisionStatus.ERROR],
-            **{s.value: statuses[s] for s in DecisionStatus},
-            "filters": {Filter.NEEDS_REVIEW: below, Filter.CONFIDENT: above, Filter.CHANGED: changed,
-                        Filter.ALBUM: album, Filter.ERRORS: errors, Filter.ALL: len(self._rows)},
-        }
-
-    def filter_counts(self) -> dict[Filter, int]:
-        """How many rows each filter shows (before the search text)."""
-        return self.counts()["filters"]
+    def counts(self) -> ReviewCounts:
+        return self.review.counts()
 
     def genre_names(self) -> list[str]:
         """Every genre name seen in predictions and current tags, for the editor's list."""
         names: set[str] = set()
-        for r in self._rows:
+        for r in self.review.items:
             names.update(name for name, _ in r.top_names)
             names.update(r.track.genres)
         return sorted(names, key=str.casefold)
 
-    # --- changing --------------------------------------------------------------------------
+    def namer(self, label: str) -> str:
+        return self.review.namer(label)
+
+    # --- changing: each forwards to the core and repaints what changed ----------------------
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._rows = []
-        self._index = {}
+        self.review.clear()
         self._sorted_by = None
         self.endResetModel()
 
     def set_tracks(self, tracks: Sequence[Track]) -> None:
-        """Show a new scan: rows whose file is unchanged keep their prediction and decision."""
-        old = {r.track.path: r for r in self._rows}
+        """Show a new scan: rows whose file is unchanged keep their prediction; every row shows
+        its stored decision."""
         self.beginResetModel()
-        rows = []
-        for t in tracks:
-            prev = old.get(t.path)
-            if prev is not None and prev.track.fingerprint == t.fingerprint and t.error is None:
-                prev.track = t
-                rows.append(prev)
-            else:
-                rows.append(self._new_row(t))
-        self._rows = rows
-        self._reindex()
+        self.review.set_tracks(tracks)
         self._sorted_by = None
         self.endResetModel()
 
     def add_tracks(self, tracks: Sequence[Track]) -> None:
         """Append rows in one insert (the scan streams tracks in batches)."""
-        new = [t for t in tracks if t.path not in self._index]
+        new = [t for t in tracks if self.review.index_of(t.path) is None]
         if not new:
             return
-        first = len(self._rows)
+        first = len(self.review.items)
         self._sorted_by = None
         self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-        for i, t in enumerate(new):
-            self._rows.append(self._new_row(t))
-            self._index[t.path] = first + i
+        self.review.add_tracks(new)
         self.endInsertRows()
 
-    def _new_row(self, t: Track) -> Row:
-        row = Row(track=t)
-        if t.error:
-            row.status, row.error = DecisionStatus.ERROR, t.error
-        return row
-
     def apply_results(self, results: Iterable) -> None:
-        """Store classification results (objects with path, prediction, error)."""
-        changed: list[int] = []
-        for res in results:
-            i = self._index.get(res.path)
-            if i is None:
-                continue
-            row = self._rows[i]
-            if res.prediction is not None:
-                row.prediction = res.prediction
-                self._name_row(row)
-                if row.status in (DecisionStatus.PENDING, DecisionStatus.ERROR):
-                    row.status, row.error = DecisionStatus.PENDING, None
-                    row.genres = self._default_genres(row)
-            else:
-                row.prediction, row.predicted, row.top_names, row.confidence = None, "", [], None
-                row.status, row.error = DecisionStatus.ERROR, res.error or "could not be classified"
-            changed.append(i)
-        self._emit_rows_changed(changed)
+        self._changed(self.review.apply_results(results))
 
-    def set_namer(self, namer: Callable[[str], str], genres_to_write: int | None = None) -> None:
-        """New genre names (taxonomy or settings changed): pending rows follow, edits stay."""
-        self._namer = namer
-        if genres_to_write is not None:
-            self.genres_to_write = genres_to_write
-        for row in self._rows:
-            if row.prediction is not None:
-                self._name_row(row)
-                if row.status in (DecisionStatus.PENDING, DecisionStatus.ACCEPTED):
-                    row.genres = self._default_genres(row)
+    def configure(self, **settings) -> None:
+        """Threshold, policy, genre names or count changed (tagger.review.Review.configure)."""
+        self.review.configure(**settings)
         self._emit_all_changed()
 
-    def set_threshold(self, threshold: float) -> None:
-        self.threshold = threshold
-        self._emit_all_changed()
+    def accept(self, rows: Iterable[int]) -> int:
+        return self._changed(self.review.accept(rows))
 
-    def _name_row(self, row: Row) -> None:
-        pred = row.prediction
-        assert pred is not None
-        row.top_names = [(self._namer(label), p) for label, p in pred.top(5)]
-        row.predicted = row.top_names[0][0]
-        row.confidence = row.top_names[0][1]
+    def reject(self, rows: Iterable[int]) -> int:
+        return self._changed(self.review.reject(rows))
 
-    def _default_genres(self, row: Row) -> tuple[str, ...]:
-        names: list[str] = []
-        for name, _ in row.top_names:
-            if name not in names:
-                names.append(name)
-            if len(names) == self.genres_to_write:
-                break
-        return tuple(names)
-
-    def set_status(self, rows: Iterable[int], status: DecisionStatus) -> int:
-        """Accept / reject / reset rows; rows in error or without a genre are left alone."""
-        changed = []
-        for i in rows:
-            row = self._rows[i]
-            if row.track.error is not None:
-                continue
-            if status == DecisionStatus.ACCEPTED and not row.genres:
-                continue
-            if status == DecisionStatus.PENDING:
-                row.genres = self._default_genres(row) if row.prediction is not None else ()
-                if row.prediction is None and row.error:
-                    continue
-            row.status = status
-            changed.append(i)
-        self._emit_rows_changed(changed)
-        return len(changed)
+    def reset(self, rows: Iterable[int]) -> int:
+        return self._changed(self.review.reset(rows))
 
     def set_genres(self, rows: Iterable[int], genres: Sequence[str]) -> int:
-        """The user chose these genres for these rows."""
-        changed = []
-        for i in rows:
-            row = self._rows[i]
-            if row.track.error is not None:
-                continue
-            row.genres = tuple(genres)
-            if not genres:
-                row.status = DecisionStatus.PENDING
-                row.genres = self._default_genres(row) if row.prediction is not None else ()
-            elif row.prediction is not None and tuple(genres) == self._default_genres(row):
-                row.status = DecisionStatus.ACCEPTED
-            else:
-                row.status = DecisionStatus.EDITED
-            changed.append(i)
-        self._emit_rows_changed(changed)
-        return len(changed)
+        return self._changed(self.review.set_genres(rows, genres))
 
     def accept_confident(self) -> int:
-        """'Accept all above threshold': pending rows at or above the review threshold."""
-        rows = [
-            i for i, r in enumerate(self._rows)
-            if r.status == DecisionStatus.PENDING and r.confidence is not None and r.confidence >= self.threshold
-        ]
-        return self.set_status(rows, DecisionStatus.ACCEPTED)
+        return self._changed(self.review.accept_confident())
 
     def use_album_majority(self, rows: Iterable[int]) -> int:
-        changed = 0
-        for i in rows:
-            majority = self._rows[i].album_majority
-            if majority:
-                changed += self.set_genres([i], (majority,))
-        return changed
-
-    def mark_written(self, tracks: Sequence[Track]) -> None:
-        """Files were written: their rows show the new tags and status 'written'."""
-        changed = []
-        for t in tracks:
-            i = self._index.get(t.path)
-            if i is None:
-                continue
-            row = self._rows[i]
-            row.track = t
-            row.status, row.error = DecisionStatus.WRITTEN, None
-            changed.append(i)
-        self._emit_rows_changed(changed)
-
-    def mark_errors(self, errors: Sequence[tuple[Path, str]]) -> None:
-        """Per-file errors of a write: the row keeps its decision and shows the reason."""
-        changed = []
-        for path, message in errors:
-            i = self._index.get(Path(path))
-            if i is None:
-                continue
-            self._rows[i].error = message
-            changed.append(i)
-        self._emit_rows_changed(changed)
+        return self._changed(self.review.use_album_majority(rows))
 
     def refresh_tracks(self, tracks: Sequence[Track]) -> None:
-        """Files changed on disk (undo): show their tags now; decisions go back to pending."""
-        changed = []
-        for t in tracks:
-            i = self._index.get(t.path)
-            if i is None:
-                continue
-            row = self._rows[i]
-            row.track = t
-            row.error = t.error
-            if t.error:
-                row.status = DecisionStatus.ERROR
-            else:
-                row.status = DecisionStatus.PENDING
-                row.genres = self._default_genres(row) if row.prediction is not None else ()
-            changed.append(i)
-        self._emit_rows_changed(changed)
+        """Files were written or restored: show their tags and stored decisions now."""
+        self._changed(self.review.refresh(tracks))
+
+    def mark_errors(self, errors: Sequence[tuple[Path, str]]) -> None:
+        self._changed(self.review.mark_errors(errors))
 
     def update_albums(self) -> int:
-        """Flag tracks whose prediction disagrees with the majority of their album
-        (tagger.review.album_majorities). Returns how many tracks are flagged."""
-        verdicts = album_majorities((r.track, r.predicted, r.confidence or 0.0)
-                                    for r in self._rows if r.prediction is not None)
-        flagged = 0
-        for r in self._rows:
-            verdict = verdicts.get(r.track.path)
-            r.album_majority = verdict.majority if verdict else None
-            r.album_note = None
-            if verdict and r.predicted != verdict.majority:
-                r.album_note = (f"The album's majority genre is {verdict.majority} "
-                                f"({verdict.votes} of {verdict.size} tracks); this track: {r.predicted}")
-                flagged += 1
+        flagged = self.review.update_albums()
         self._emit_all_changed()
         return flagged
 
     # --- internals -------------------------------------------------------------------------
 
-    def _reindex(self) -> None:
-        self._index = {r.track.path: i for i, r in enumerate(self._rows)}
-
-    def _emit_rows_changed(self, rows: list[int]) -> None:
-        """One dataChanged per contiguous run of rows."""
+    def _changed(self, rows: list[int]) -> int:
+        """One dataChanged per contiguous run of rows; returns how many rows changed."""
         if not rows:
-            return
+            return 0
         self._sorted_by = None
         rows = sorted(set(rows))
         last_col = len(Column) - 1
@@ -620,21 +391,17 @@ class TrackTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(start, 0), self.index(prev, last_col))
             if i is not None:
                 start = prev = i
+        return len(rows)
 
     def _emit_all_changed(self) -> None:
         self._sorted_by = None
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1))
+        if self.review.items:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.review.items) - 1, len(Column) - 1))
 
 
 def split_genres(text: str) -> tuple[str, ...]:
-    """'Rock; Pop' -> ('Rock', 'Pop'); blanks and repeats dropped."""
-    out: list[str] = []
-    for part in text.replace("\u0000", ";").split(";"):
-        part = part.strip()
-        if part and part not in out:
-            out.append(part)
-    return tuple(out)
+    """'Rock; Pop' -> ('Rock', 'Pop'); blanks and repeats dropped (tagger.review.clean_genres)."""
+    return clean_genres(text.replace("\u0000", ";").split(";"))
 
 
 _STATUS_ORDER = {s: i for i, s in enumerate(
@@ -672,14 +439,7 @@ def _sort_key(row: Row, col: Column) -> tuple:
     return (0, str(t.path).casefold())
 
 
-class Filter(IntEnum):
-    NEEDS_REVIEW = 0
-    CONFIDENT = 1
-    CHANGED = 2
-    ALBUM = 3
-    ERRORS = 4
-    ALL = 5
-
+Filter = View  # the table's filters are the review's views
 
 FILTER_LABELS = {
     Filter.NEEDS_REVIEW: "Needs review",
@@ -691,7 +451,7 @@ FILTER_LABELS = {
 }
 
 FILTER_TIPS = {
-    Filter.NEEDS_REVIEW: "Predictions below the review threshold",
+    Filter.NEEDS_REVIEW: "Pending predictions below the review threshold, least confident first",
     Filter.CONFIDENT: "Predictions at or above the review threshold",
     Filter.CHANGED: "Rows whose genre will be (or was) written: accepted, edited or written",
     Filter.ALBUM: "Tracks whose prediction disagrees with the rest of their album",
@@ -741,21 +501,8 @@ class TrackFilterModel(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: _ModelIndex) -> bool:
         model: TrackTableModel = self.sourceModel()  # type: ignore[assignment]
-        row = model._rows[source_row]
-        mode = self._mode
-        if mode == Filter.NEEDS_REVIEW:
-            ok = model.needs_review(row)
-        elif mode == Filter.CONFIDENT:
-            ok = row.confidence is not None and row.confidence >= model.threshold
-        elif mode == Filter.CHANGED:
-            ok = row.to_write or row.status == DecisionStatus.WRITTEN
-        elif mode == Filter.ALBUM:
-            ok = row.album_note is not None
-        elif mode == Filter.ERRORS:
-            ok = row.error is not None
-        else:
-            ok = True
-        if not ok:
+        row = model.review.items[source_row]
+        if not self._mode.matches(row, model.review.threshold):
             return False
         if self._needle:
             return self._needle in row.search_text()

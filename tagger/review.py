@@ -337,7 +337,7 @@ class Review:
         records = self._records_for(new)
         first = len(self.items)
         for t in new:
-            item = ReviewItem(track=t, record=records.get(t.path))
+            item = ReviewItem(track=t, record=records.get(t.path), error=t.error)
             self._index[t.path] = len(self.items)
             self.items.append(item)
         return list(range(first, len(self.items)))
@@ -353,7 +353,7 @@ class Review:
                 prev.track, prev.record = t, records.get(t.path)
                 items.append(prev)
             else:
-                items.append(ReviewItem(track=t, record=records.get(t.path)))
+                items.append(ReviewItem(track=t, record=records.get(t.path), error=t.error))
         self.items = items
         self.reindex()
 

@@ -83,7 +83,7 @@ def test_open_classify_accept_write_then_undo_restores_tags(qtbot, window, music
     assert row_of(window, tone).predicted == "Tone"
     assert row_of(window, noise).predicted == "Noise"
 
-    window.model.set_status([window.model.row_of(tone), window.model.row_of(noise)], DecisionStatus.ACCEPTED)
+    window.model.accept([window.model.row_of(tone), window.model.row_of(noise)])
     qtbot.waitUntil(lambda: "Write 2 Genres" in window.act_write.text().replace("&", ""))
     assert window.act_write.isEnabled()
     accept_next_dialog(WriteSummaryDialog)
@@ -176,9 +176,9 @@ def test_cancel_mid_classification_stops_and_keeps_partial_results(qtbot, window
     with qtbot.waitSignal(window.scan_finished, timeout=60_000):
         window.open_folder(folder)
     with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
-        qtbot.waitUntil(lambda: window.model.counts()["classified"] >= 1, timeout=CLASSIFY_TIMEOUT)
+        qtbot.waitUntil(lambda: window.model.counts().classified >= 1, timeout=CLASSIFY_TIMEOUT)
         window.cancel_classification()
-    classified = window.model.counts()["classified"]
+    classified = window.model.counts().classified
     assert 1 <= classified < 40
     assert "cancelled" in window.status_text.text()
     qtbot.waitUntil(lambda: not any(t.name.startswith("genrenet-decode") for t in threading.enumerate()),
@@ -373,7 +373,7 @@ def test_file_changed_since_scan_is_a_per_file_error_and_others_are_written(qtbo
     open_and_classify(qtbot, window, music_folder)
     changed = music_folder / "Artist B" / "03 tone.mp3"
     other = music_folder / "Artist B" / "04 noise.mp3"
-    window.model.set_status([window.model.row_of(changed), window.model.row_of(other)], DecisionStatus.ACCEPTED)
+    window.model.accept([window.model.row_of(changed), window.model.row_of(other)])
     with changed.open("ab") as fh:  # someone else touches the file after the scan
         fh.write(b"\0" * 10)
     with qtbot.waitSignal(window.write_finished, timeout=60_000):
@@ -442,3 +442,95 @@ def test_rows_appear_while_the_scan_runs(qtbot, window, tmp_path):
     assert len({r.track.path for r in window.model.rows()}) == 150
     with qtbot.waitSignal(window.classification_finished, timeout=CLASSIFY_TIMEOUT):
         window.cancel_classification()
+
+
+def test_review_decisions_survive_quitting_and_reopening_the_folder(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    tone, noise, other = (music_folder / "Artist B" / "03 tone.mp3", music_folder / "Artist B" / "04 noise.mp3",
+                          music_folder / "Artist A" / "Album 1" / "02 noise.mp3")
+    window.model.accept([window.model.row_of(tone)])
+    window.model.reject([window.model.row_of(noise)])
+    window.model.set_genres([window.model.row_of(other)], ["Drone"])
+    window.close()
+
+    again = MainWindow()
+    again._quiet = True
+    qtbot.addWidget(again)
+    open_and_classify(qtbot, again, music_folder)
+    assert row_of(again, tone).status == DecisionStatus.ACCEPTED
+    assert row_of(again, noise).status == DecisionStatus.REJECTED
+    assert (row_of(again, other).status, row_of(again, other).genres) == (DecisionStatus.EDITED, ("Drone",))
+    assert again.model.counts().to_write == 2
+    again.close()
+
+
+def _write_in_app(qtbot, window, decisions) -> None:
+    with qtbot.waitSignal(window.write_finished, timeout=CLASSIFY_TIMEOUT):
+        window.start_write(decisions)
+
+
+def _genres_by_name(folder: Path) -> dict[str, list[str] | None]:
+    return {str(p.relative_to(folder)): tcon(p) for p in sorted(folder.rglob("*.mp3"))}
+
+
+def test_the_app_and_the_cli_write_the_same_files_for_the_same_decisions(qtbot, window, music_folder, tmp_path,
+                                                                         tiny_model_path):
+    from tagger.cli import main
+
+    cli_folder = tmp_path / "CLI copy"
+    shutil.copytree(music_folder, cli_folder)
+    tone, noise, other = (Path("Artist B") / "03 tone.mp3", Path("Artist B") / "04 noise.mp3",
+                          Path("Artist A") / "Album 1" / "01 tone.mp3")
+    open_and_classify(qtbot, window, music_folder)
+    window.model.accept([window.model.row_of(music_folder / tone)])
+    window.model.reject([window.model.row_of(music_folder / noise)])
+    window.model.set_genres([window.model.row_of(music_folder / other)], ["Bebop", "Cool Jazz"])
+    _write_in_app(qtbot, window, window.model.decisions())
+
+    model = ["--model", str(tiny_model_path)]
+    assert main(["review", "accept", str(cli_folder / tone), *model]) == 0
+    assert main(["review", "reject", str(cli_folder / noise)]) == 0
+    assert main(["review", "set", str(cli_folder / other), "--genre", "Bebop", "--genre", "Cool Jazz"]) == 0
+    assert main(["apply", "--reviewed"]) == 0
+    assert _genres_by_name(cli_folder) == _genres_by_name(music_folder)
+    assert _genres_by_name(music_folder)[str(other)] == ["Bebop; Cool Jazz"]  # a v2.3 tag keeps v2.3
+
+
+def test_accept_all_and_write_equals_bulk_apply_under_the_policy(qtbot, window, music_folder, tmp_path,
+                                                                 tiny_model_path):
+    from tagger.cli import main
+
+    cli_folder = tmp_path / "CLI copy"
+    shutil.copytree(music_folder, cli_folder)
+    open_and_classify(qtbot, window, music_folder)
+    window.model.accept_confident()
+    _write_in_app(qtbot, window, window.model.decisions())
+    threshold = str(window.settings.review_threshold)
+    assert main(["apply", str(cli_folder), "--model", str(tiny_model_path), "--min-confidence", threshold]) == 0
+    app, cli = _genres_by_name(music_folder), _genres_by_name(cli_folder)
+    assert app == cli
+    assert app[str(Path("Artist A") / "Album 1" / "01 tone.mp3")] == ["Jazz"]  # fill-missing kept it
+
+
+def test_a_cli_apply_shows_in_the_app_as_written_without_reclassifying(qtbot, window, music_folder, tiny_model_path):
+    import sqlite3
+
+    from tagger import paths
+    from tagger.cli import main
+
+    target = music_folder / "Artist B" / "03 tone.mp3"
+    assert main(["classify", str(music_folder), "--model", str(tiny_model_path)]) == 0
+    assert main(["review", "set", str(target), "--genre", "Ambient"]) == 0
+    assert main(["apply", "--reviewed"]) == 0
+
+    def newest_prediction() -> float:
+        with sqlite3.connect(paths.library_db()) as con:
+            return con.execute("SELECT max(created_at) FROM predictions").fetchone()[0]
+
+    before = newest_prediction()
+    open_and_classify(qtbot, window, music_folder)
+    row = row_of(window, target)
+    assert row.status == DecisionStatus.WRITTEN and row.track.genres == ("Ambient",)
+    assert "4 unchanged" in window._scan_summary
+    assert all(r.prediction is not None for r in window.model.rows())
+    assert newest_prediction() == before

@@ -22,6 +22,8 @@ from gui.track_model import (  # noqa: E402
     TrackTableModel,
     split_genres,
 )
+from tagger.review import Review  # noqa: E402
+from tagger.review_store import ReviewStore  # noqa: E402
 from tagger.track import DecisionStatus, Fingerprint, Prediction, Track  # noqa: E402
 
 LABELS = ("rock", "jazz", "pop")
@@ -44,10 +46,10 @@ def error_result(t: Track, message: str) -> SimpleNamespace:
 
 
 @pytest.fixture
-def model(qapp) -> TrackTableModel:
-    m = TrackTableModel()
-    m.set_namer(lambda label: label.title())
-    return m
+def model(qapp, tmp_path) -> TrackTableModel:
+    store = ReviewStore(tmp_path / "review.sqlite")
+    yield TrackTableModel(Review(store, namer=str.title))
+    store.close()
 
 
 def test_model_passes_qt_model_tester_through_inserts_updates_and_sorts(model):
@@ -105,12 +107,12 @@ def test_needs_review_and_confident_filters_split_on_threshold(model):
     tracks = [track(i) for i in range(4)]
     model.add_tracks(tracks)
     model.apply_results([result(t, (c, 1 - c, 0.0)) for t, c in zip(tracks, (0.95, 0.85, 0.6, 0.5), strict=True)])
-    model.set_threshold(0.8)
+    model.configure(threshold=0.8)
     proxy.set_mode(Filter.NEEDS_REVIEW)
     assert proxy.rowCount() == 2
     proxy.set_mode(Filter.CONFIDENT)
     assert proxy.rowCount() == 2
-    model.set_threshold(0.9)
+    model.configure(threshold=0.9)
     proxy.refilter()
     assert proxy.rowCount() == 1
 
@@ -150,8 +152,8 @@ def test_rejected_and_unchanged_rows_are_not_written(model):
     tracks = [track(1), track(2), track(3, genres=("Rock",))]
     model.add_tracks(tracks)
     model.apply_results([result(t, (0.9, 0.05, 0.05)) for t in tracks])
-    model.set_status([0, 1, 2], DecisionStatus.ACCEPTED)
-    model.set_status([1], DecisionStatus.REJECTED)
+    model.accept([0, 1, 2])
+    model.reject([1])
     assert [d.path for d in model.decisions()] == [tracks[0].path]
     assert model.decisions()[0].expected == tracks[0].fingerprint
 
@@ -217,3 +219,30 @@ def test_100k_rows_insert_classify_filter_and_sort_quickly(model):
     assert first <= last
     assert max(insert_s, filter_s, sort_s) < 5.0
     assert model.index(0, 0, QModelIndex()).isValid()
+
+
+def test_the_tab_count_and_the_rows_it_shows_are_the_same_number(model):
+    proxy = TrackFilterModel()
+    proxy.setSourceModel(model)
+    tracks = [track(i) for i in range(6)]
+    model.add_tracks(tracks)
+    model.apply_results([result(t, (c, 1 - c, 0.0)) for t, c in zip(tracks, (0.95, 0.7, 0.6, 0.5, 0.4, 0.3),
+                                                                    strict=True)])
+    model.accept([1])
+    model.reject([2])
+    counts = model.counts()
+    for view in Filter:
+        proxy.set_mode(view)
+        assert proxy.rowCount() == counts.views.get(view, 0), view
+    assert counts.needs_review == 3
+
+
+def test_decisions_shown_by_a_new_model_over_the_same_store(model, qapp):
+    t = track(1)
+    model.add_tracks([t])
+    model.apply_results([result(t, (0.6, 0.3, 0.1))])
+    model.set_genres([0], ["Shoegaze"])
+    reopened = TrackTableModel(Review(model.review.store))
+    reopened.add_tracks([t])
+    assert reopened.index(0, Column.NEW).data() == "Shoegaze"
+    assert reopened.index(0, Column.STATUS).data(Role.STATUS) == DecisionStatus.EDITED

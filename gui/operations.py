@@ -1,0 +1,54 @@
+"""The app's background jobs: thin wrappers over core calls, run by gui.tasks.Task.
+
+Each takes `progress` and `cancel` like the core jobs it calls. Nothing here touches Qt, and no
+rule lives here: writing and undoing are tagger.ops, as for the CLI.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from tagger import ops
+from tagger.track import Decision, Track
+
+Progress = Callable[[int, int], None]
+
+
+def scan(library, roots: Sequence[Path], *, progress: Progress, cancel: threading.Event,
+         partial: Callable[[list[Track]], None] | None = None):
+    """Library.scan: every audio file under roots with its tags (unchanged files from cache).
+
+    `partial` gets each batch of tracks as it is stored (run with Task(..., partial=True))."""
+    return library.scan(list(roots), progress=progress, cancel=cancel, found=partial)
+
+
+def load_model(model_path: str | None, device: str, *, progress: Progress, cancel: threading.Event):
+    from tagger.classify import load_model
+
+    return load_model(Path(model_path) if model_path else None, device)
+
+
+def classify(library, tracks: Sequence[Track], model, max_windows: int, *, progress: Progress,
+             cancel: threading.Event) -> Iterator:
+    """Stream ClassifyResults; cached predictions first, then the model's as they come."""
+    from tagger.classify import classify_tracks
+
+    return classify_tracks(library, tracks, model, max_windows=max_windows, progress=progress, cancel=cancel)
+
+
+def write(library, store, decisions: Sequence[Decision], id3_version: int, separator: str, description: str,
+          *, progress: Progress, cancel: threading.Event) -> ops.WriteOutcome:
+    return ops.write_decisions(library, store, decisions, id3_version=id3_version, separator=separator,
+                               description=description, progress=progress, cancel=cancel)
+
+
+def undo(library, store, batch_id: int | None, *, progress: Progress, cancel: threading.Event) -> ops.UndoOutcome:
+    return ops.undo(library, store, batch_id, progress=progress)
+
+
+def history(*, progress: Progress, cancel: threading.Event):
+    from tagger.journal import Journal
+
+    return Journal().history()
