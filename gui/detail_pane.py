@@ -395,8 +395,9 @@ class DetailPane(QFrame):
         self.change.setText(f"{_html(t.current_genre or '(no genre)')} \u2192 "
                             f"<b>{_html(row.genre_text) or '(nothing)'}</b> &nbsp;"
                             f"<span style='color:{status_color}'>[{row.status.value}]</span>")
-        self.error.setText(row.error or "")
-        self.error.setVisible(bool(row.error))
+        problem = row.error or (f"Pending again: {row.note}" if row.note else "")
+        self.error.setText(problem)
+        self.error.setVisible(bool(problem))
         self.play_button.setEnabled(t.error is None)
 
         colors: dict[str, QColor] = {}
