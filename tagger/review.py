@@ -129,13 +129,14 @@ class ReviewItem:
     album_note: str | None = None
     _hay: str | None = None
     _hay_key: tuple | None = None
+    _summary: tuple | None = None  # (threshold, status, views); the Review that changes an item clears it
 
     @property
     def status(self) -> DecisionStatus:
         if self.track.error is not None:
             return DecisionStatus.ERROR
         record = self.record
-        if record is not None and record.status != DecisionStatus.PENDING:
+        if record is not None and record.status is not DecisionStatus.PENDING:
             return record.status
         if self.prediction is None and self.error is not None:
             return DecisionStatus.ERROR
@@ -176,9 +177,44 @@ class ReviewItem:
         return self.confidence is not None
 
     def needs_review(self, threshold: float) -> bool:
+        return self._needs_review(self.status, threshold)
+
+    def _needs_review(self, status: DecisionStatus, threshold: float) -> bool:
         c = self.confidence
-        return (c is not None and c < threshold and self.status == DecisionStatus.PENDING
-                and not same_genres(self.suggestion, self.track.genres))
+        current = self.track.genres
+        return (c is not None and c < threshold and status is DecisionStatus.PENDING
+                and not (current and same_genres(self.suggestion, current)))
+
+    def views(self, threshold: float) -> list[View]:
+        """Every View this item is in: the one definition of each view (View.matches asks it)."""
+        return self.summary(threshold)[1]
+
+    def summary(self, threshold: float) -> tuple[DecisionStatus, list[View]]:
+        """Status and views, computed once until the item changes (counting 100,000 items
+        after every key press must stay cheap)."""
+        cached = self._summary
+        if cached is not None and cached[0] == threshold:
+            return cached[1], cached[2]
+        status = self.status
+        views = self._views(status, threshold)
+        self._summary = (threshold, status, views)
+        return status, views
+
+    def _views(self, status: DecisionStatus, threshold: float) -> list[View]:
+        c = self.confidence
+        out = [View.ALL]
+        if c is not None:
+            if c >= threshold:
+                out.append(View.CONFIDENT)
+            elif self._needs_review(status, threshold):
+                out.append(View.NEEDS_REVIEW)
+        if status is DecisionStatus.WRITTEN or (status in DECIDED and self.changes_file):
+            out.append(View.CHANGED)
+        if self.album_note is not None:
+            out.append(View.ALBUM)
+        if self.error is not None or self.track.error is not None:
+            out.append(View.ERRORS)
+        return out
 
     def search_text(self) -> str:
         """Lower-case text a search matches, rebuilt only when the item changed."""
@@ -205,17 +241,7 @@ class View(IntEnum):
     ALL = 5
 
     def matches(self, item: ReviewItem, threshold: float) -> bool:
-        if self is View.NEEDS_REVIEW:
-            return item.needs_review(threshold)
-        if self is View.CONFIDENT:
-            return item.confidence is not None and item.confidence >= threshold
-        if self is View.CHANGED:
-            return item.to_write or item.status == DecisionStatus.WRITTEN
-        if self is View.ALBUM:
-            return item.album_note is not None
-        if self is View.ERRORS:
-            return item.error is not None or item.track.error is not None
-        return True
+        return self in item.views(threshold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,9 +363,8 @@ class Review:
         records = self._records_for(new)
         first = len(self.items)
         for t in new:
-            item = ReviewItem(track=t, record=records.get(t.path), error=t.error)
             self._index[t.path] = len(self.items)
-            self.items.append(item)
+            self.items.append(ReviewItem(track=t, record=records.get(t.path) if records else None, error=t.error))
         return list(range(first, len(self.items)))
 
     def set_tracks(self, tracks: Sequence[Track]) -> None:
@@ -350,7 +375,7 @@ class Review:
         for t in tracks:
             prev = old.get(t.path)
             if prev is not None and prev.track.fingerprint == t.fingerprint and t.error is None:
-                prev.track, prev.record = t, records.get(t.path)
+                prev.track, prev.record, prev._summary = t, records.get(t.path), None
                 items.append(prev)
             else:
                 items.append(ReviewItem(track=t, record=records.get(t.path), error=t.error))
@@ -364,6 +389,8 @@ class Review:
     def _records_for(self, tracks: Sequence[Track]) -> dict[Path, ReviewRecord]:
         """Stored decisions for these tracks; a decision on other content goes back to pending."""
         records = self.store.get_many([t.path for t in tracks])
+        if not records:
+            return records
         now = time.time()
         changed: list[tuple[Path, ReviewRecord]] = []
         for t in tracks:
@@ -390,6 +417,7 @@ class Review:
         return changed
 
     def _derive(self, item: ReviewItem) -> None:
+        item._summary = None
         pred = item.prediction
         if pred is None:
             item.top_names, item.predicted, item.confidence, item.suggestion = [], "", None, ()
@@ -423,7 +451,7 @@ class Review:
         self.store.put_many([(self.items[i].track.path, r) for i, r in changes if r is not None])
         self.store.delete_many([self.items[i].track.path for i, r in changes if r is None])
         for i, r in changes:
-            self.items[i].record = r
+            self.items[i].record, self.items[i]._summary = r, None
         return [i for i, _ in changes]
 
     def accept(self, positions: Iterable[int]) -> list[int]:
@@ -495,7 +523,7 @@ class Review:
         for path, message in errors:
             i = self._index.get(Path(path))
             if i is not None:
-                self.items[i].error = message
+                self.items[i].error, self.items[i]._summary = message, None
                 changed.append(i)
         return changed
 
@@ -507,7 +535,7 @@ class Review:
         for it in self.items:
             verdict = verdicts.get(it.track.path)
             it.album_majority = verdict.majority if verdict else None
-            it.album_note = None
+            it.album_note, it._summary = None, None
             if verdict and it.predicted != verdict.majority:
                 it.album_note = (f"The album's majority genre is {verdict.majority} "
                                  f"({verdict.votes} of {verdict.size} tracks); this track: {it.predicted}")
@@ -519,19 +547,21 @@ class Review:
     def counts(self) -> ReviewCounts:
         threshold = self.threshold
         statuses: Counter = Counter()
-        views: Counter = Counter()
+        views = [0] * len(View)
         classified = to_write = 0
+        changed = View.CHANGED
         for it in self.items:
-            statuses[it.status] += 1
+            status, item_views = it.summary(threshold)
+            statuses[status] += 1
             if it.confidence is not None:
                 classified += 1
-            if it.to_write:
+            for view in item_views:
+                views[view] += 1
+            if status in DECIDED and changed in item_views:
                 to_write += 1
-            for view in View:
-                if view.matches(it, threshold):
-                    views[view] += 1
         return ReviewCounts(total=len(self.items), classified=classified, needs_review=views[View.NEEDS_REVIEW],
-                            to_write=to_write, statuses=dict(statuses), views=dict(views))
+                            to_write=to_write, statuses=dict(statuses),
+                            views={view: views[view] for view in View})
 
     def decisions(self) -> list[Decision]:
         """What the app's Write writes (and `apply --reviewed`): decisions not on disk yet."""

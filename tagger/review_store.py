@@ -89,7 +89,7 @@ class ReviewStore:
         self.close()
 
     def get_many(self, file_paths: Iterable[Path]) -> dict[Path, ReviewRecord]:
-        keys = {_key(p): Path(p) for p in file_paths}
+        keys = {_key(p): p for p in file_paths}
         found: dict[Path, ReviewRecord] = {}
         wanted = list(keys)
         with self._lock:
@@ -101,7 +101,7 @@ class ReviewStore:
         return found
 
     def get(self, path: Path) -> ReviewRecord | None:
-        return self.get_many([path]).get(Path(path))
+        return self.get_many([path]).get(path)
 
     def all(self) -> dict[Path, ReviewRecord]:
         with self._lock:
