@@ -16,15 +16,15 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tagger import paths
+from tagger.db import transaction
 from tagger.errors import FileError, GenrenetError
 from tagger.scan import iter_audio_paths, path_order_key, read_track
 from tagger.track import Fingerprint, Prediction, Track
@@ -213,16 +213,8 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._con
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
-            self._con.execute("COMMIT")
+    def _transaction(self):
+        return transaction(self._con, self._lock)
 
     # --- scanning ------------------------------------------------------------------------------
 

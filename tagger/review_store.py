@@ -12,11 +12,11 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tagger import paths
+from tagger.db import transaction
 from tagger.errors import GenrenetError
 from tagger.review import ReviewRecord
 from tagger.track import DecisionStatus, Fingerprint
@@ -120,13 +120,5 @@ class ReviewStore:
             with self._transaction() as con:
                 con.executemany("DELETE FROM reviews WHERE path = ?", keys)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._con
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
-            self._con.execute("COMMIT")
+    def _transaction(self):
+        return transaction(self._con, self._lock)
