@@ -61,6 +61,7 @@ from gui.track_model import (
     TrackTableModel,
 )
 from tagger import paths
+from tagger.errors import GenrenetError
 from tagger.ops import UndoOutcome, WriteOutcome
 from tagger.review import Review, ReviewCounts, Skip
 from tagger.review_store import ReviewStore, ReviewStoreError
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
 
         self.review_store, store_problem = _open_review_store()
         self.model = TrackTableModel(Review(self.review_store), self)
+        self.model.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.proxy = TrackFilterModel(self)
         self.proxy.setSourceModel(self.model)
         self._apply_settings_to_model()
@@ -573,9 +575,16 @@ class MainWindow(QMainWindow):
 
     def _start_scan(self) -> None:
         assert self.folder is not None
+        try:
+            library = self.library
+        except GenrenetError as exc:  # the cache cannot be opened: say where, list nothing
+            self._show_banner(f"Cannot scan: {exc}. Choose another cache folder in Settings \u25b8 Storage.",
+                              button="Open Settings")
+            self.classification_finished.emit()
+            return
         self._begin_stage("Scanning", f"Scanning {self.folder}…")
         self._streamed_scan = self.model.rowCount() == 0
-        task = Task(operations.scan, self.library, [self.folder], partial=True, name="scan")
+        task = Task(operations.scan, library, [self.folder], partial=True, name="scan")
         task.progress.connect(self._on_progress)
         task.items.connect(lambda tracks, t=task: self._on_scan_tracks(t, tracks))
         task.succeeded.connect(self._on_scan_done)
@@ -936,8 +945,8 @@ class MainWindow(QMainWindow):
         n = len(decisions)
         self._begin_stage("Writing", f"Writing {n:,} files…")
         desc = f"{n} genre{'s' if n != 1 else ''} in {self.folder.name if self.folder else 'files'}"
-        task = Task(operations.write, self.library, self.review_store, decisions, self.settings.id3_version,
-                    self.settings.separator, desc, name="write")
+        task = Task(operations.write, self.library, self.review_store, decisions, self.settings, desc,
+                    name="write")
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_write_done)
         task.failed.connect(self._on_write_failed)
@@ -1285,6 +1294,15 @@ class ErrorListDialog(QDialog):
         layout.addWidget(buttons)
 
 
+def _batch_state(batch) -> str:
+    if batch.undone:
+        return "  (undone)"
+    if batch.partly_undone:
+        return (f"  (partly undone: {batch.restored} of {batch.file_count} restored; "
+                "Undo tries the others again)")
+    return ""
+
+
 class HistoryDialog(QDialog):
     """Earlier write batches; 'Undo' restores the chosen one."""
 
@@ -1301,7 +1319,7 @@ class HistoryDialog(QDialog):
         for b in self.batches:
             items = [QStandardItem(str(b.id)), QStandardItem(str(b.created_at)),
                      QStandardItem(str(b.file_count)),
-                     QStandardItem(f"{b.description}{'  (undone)' if b.undone else ''}")]
+                     QStandardItem(b.description + _batch_state(b))]
             for it in items:
                 it.setEditable(False)
                 if b.undone:

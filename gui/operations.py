@@ -38,9 +38,10 @@ def classify(library, tracks: Sequence[Track], model, max_windows: int, *, progr
     return classify_tracks(library, tracks, model, max_windows=max_windows, progress=progress, cancel=cancel)
 
 
-def write(library, store, decisions: Sequence[Decision], id3_version: int, separator: str, description: str,
+def write(library, store, decisions: Sequence[Decision], settings, description: str,
           *, progress: Progress, cancel: threading.Event) -> ops.WriteOutcome:
-    return ops.write_decisions(library, store, decisions, id3_version=id3_version, separator=separator,
+    return ops.write_decisions(library, store, decisions, id3_version=settings.id3_version,
+                               separator=settings.separator, keep_mtime=settings.keep_mtime,
                                description=description, progress=progress, cancel=cancel)
 
 

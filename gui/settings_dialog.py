@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -106,6 +107,8 @@ class ReviewPage(Page):
             self.policy.addItem(label, policy.value)
             self.policy.setItemData(self.policy.count() - 1, policy.description, Qt.ItemDataRole.ToolTipRole)
         self.policy.setToolTip(description("write_policy"))
+        self.keep_mtime = QCheckBox("Keep file modification times")
+        self.keep_mtime.setToolTip(description("keep_mtime"))
         form = QFormLayout(self)
         form.addRow("Review threshold:", self.threshold)
         form.addRow(_hint(description("review_threshold")))
@@ -117,6 +120,8 @@ class ReviewPage(Page):
         form.addRow(_hint(description("separator")))
         form.addRow("ID3 version:", self.id3)
         form.addRow(_hint(description("id3_version")))
+        form.addRow("", self.keep_mtime)
+        form.addRow(_hint(description("keep_mtime")))
 
     def load(self, settings: Settings) -> None:
         self.threshold.setValue(settings.review_threshold)
@@ -124,6 +129,7 @@ class ReviewPage(Page):
         self.separator.setText(settings.separator)
         self.id3.setCurrentIndex(max(0, self.id3.findData(settings.id3_version)))
         self.policy.setCurrentIndex(max(0, self.policy.findData(settings.write_policy)))
+        self.keep_mtime.setChecked(settings.keep_mtime)
 
     def save(self) -> dict[str, Any]:
         return {
@@ -132,6 +138,7 @@ class ReviewPage(Page):
             "separator": self.separator.text() or "; ",
             "id3_version": self.id3.currentData(),
             "write_policy": self.policy.currentData(),
+            "keep_mtime": self.keep_mtime.isChecked(),
         }
 
 

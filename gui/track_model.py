@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
@@ -122,6 +123,8 @@ def _status_icon(status: DecisionStatus) -> QIcon:
 class TrackTableModel(QAbstractTableModel):
     """Rows of the review table. Mutations go through methods that say what they mean."""
 
+    problem = Signal(str)  # an edit that was refused, and why
+
     def __init__(self, review: Review, parent=None) -> None:
         super().__init__(parent)
         self.review = review
@@ -207,7 +210,11 @@ class TrackTableModel(QAbstractTableModel):
         if not index.isValid() or index.column() != Column.NEW or role != Qt.ItemDataRole.EditRole:
             return False
         genres = split_genres(str(value or ""))
-        self.set_genres([index.row()], genres)
+        try:
+            self.set_genres([index.row()], genres)
+        except ValueError as exc:  # a name taggers would misread: say why, change nothing
+            self.problem.emit(str(exc))
+            return False
         return True
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -23,7 +23,9 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     """
     _check_readable(Path(path))
     try:
-        data, native_rate = sf.read(str(path), dtype="float32", always_2d=True)
+        # bytes on POSIX: a file name that is not valid UTF-8 reaches libsndfile exactly
+        name = os.fsencode(path) if os.name == "posix" else str(path)
+        data, native_rate = sf.read(name, dtype="float32", always_2d=True)
     except FileNotFoundError:
         raise AudioError("file not found") from None
     except PermissionError:

@@ -9,6 +9,7 @@ weights_only=True, and everything in it is checked before a network is built.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import pickle
 import tempfile
@@ -26,6 +27,8 @@ from tagger.features import FeatureConfig
 
 FORMAT = "genrenet-checkpoint/1"
 OUTPUTS = ("softmax", "sigmoid")
+MAX_LABELS = 100_000
+MAX_ARCH_NUMBER = 1_000_000  # no layer size or count of a model genrenet runs is larger
 REQUIRED = ("format", "arch", "arch_kwargs", "labels", "features", "output", "state_dict")
 
 
@@ -113,8 +116,33 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     if payload["output"] not in OUTPUTS:
         raise ModelError(f"{path.name}: unknown output type {payload['output']!r}")
     labels = payload["labels"]
-    if not labels or not all(isinstance(x, str) for x in labels):
+    if not isinstance(labels, list | tuple) or not labels or not all(isinstance(x, str) and x for x in labels):
         raise ModelError(f"{path.name}: labels must be a non-empty list of names")
+    if len(labels) > MAX_LABELS:
+        raise ModelError(f"{path.name}: {len(labels)} labels is more than a genre model has")
+    if not isinstance(payload["arch"], str):
+        raise ModelError(f"{path.name}: the architecture must be a name, not {type(payload['arch']).__name__}")
+    kwargs = payload["arch_kwargs"]
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise ModelError(f"{path.name}: arch_kwargs must be a mapping of names to values")
+    for name, value in kwargs.items():
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        if not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > MAX_ARCH_NUMBER:
+            raise ModelError(f"{path.name}: arch_kwargs {name}={value!r} is out of range")
+    if "n_labels" in kwargs and kwargs["n_labels"] != len(labels):
+        raise ModelError(f"{path.name}: the network has {kwargs['n_labels']} outputs but {len(labels)} labels")
+    calibration = payload.get("calibration", {})
+    temperature = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else None
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not (
+            math.isfinite(temperature) and temperature > 0):
+        raise ModelError(f"{path.name}: calibration temperature must be a positive number, not {temperature!r}")
+    if not isinstance(payload["state_dict"], dict) or not all(
+            isinstance(t, torch.Tensor) for t in payload["state_dict"].values()):
+        raise ModelError(f"{path.name}: the weights are not a mapping of tensors")
+    bad = [k for k, t in payload["state_dict"].items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise ModelError(f"{path.name}: weights hold NaN or infinite values ({bad[0]}); the model is broken")
     return payload
 
 
@@ -137,8 +165,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedMod
     device = torch.device(device)
     model.to(device).eval()
     temperature = float(payload.get("calibration", {}).get("temperature", 1.0))
-    if not temperature > 0:
-        raise ModelError(f"{path.name}: calibration temperature must be positive")
+    _probe(path, model, features, len(payload["labels"]), device)
     return LoadedModel(
         model=model,
         arch=payload["arch"],
@@ -153,6 +180,19 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedMod
         metrics=dict(payload.get("metrics", {})),
         trained_on=dict(payload.get("trained_on", {})),
     )
+
+
+def _probe(path: Path, model: nn.Module, features: FeatureConfig, n_labels: int, device: torch.device) -> None:
+    """One window of silence through the network: it must give one finite output per label."""
+    try:
+        with torch.inference_mode():
+            out = model(torch.zeros(1, features.window_frames, features.n_mels, device=device))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ModelError(f"{path.name}: the network does not take its own feature settings ({_first_line(exc)})") from None
+    if tuple(out.shape) != (1, n_labels):
+        raise ModelError(f"{path.name}: the network gives {tuple(out.shape)[1:]} outputs for {n_labels} labels")
+    if not torch.isfinite(out).all():
+        raise ModelError(f"{path.name}: the network gives NaN or infinite outputs; the model is broken")
 
 
 def file_id(path: Path) -> str:

@@ -370,7 +370,11 @@ def _judge(model: LoadedModel, x: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         batch = torch.from_numpy(x).to(model.device)  # (batch, frames, n_mels)
         logits = model.model(batch)  # (batch, n_labels)
-        return model.probabilities(logits)
+        probs = model.probabilities(logits)
+    if not np.isfinite(probs).all():
+        name = model.path.name if model.path else "the model"
+        raise ModelError(f"{name} gave NaN or infinite outputs; the model is broken and nothing was judged by it")
+    return probs
 
 
 @dataclass(frozen=True, slots=True)

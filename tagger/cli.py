@@ -8,6 +8,7 @@ status "error" under --json), 1 the job could not run (no usable model, bad deci
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -33,6 +34,7 @@ from tagger.review import (
 )
 from tagger.review_store import ReviewStore
 from tagger.scan import read_track
+from tagger.tags import genre_problem
 from tagger.track import DecisionStatus, Fingerprint, Track
 
 _LISTED = (DecisionStatus.PENDING, DecisionStatus.ACCEPTED, DecisionStatus.REJECTED,
@@ -40,6 +42,7 @@ _LISTED = (DecisionStatus.PENDING, DecisionStatus.ACCEPTED, DecisionStatus.REJEC
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _raw_file_names_on_the_terminal()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.cache_dir:
@@ -58,6 +61,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genrenet: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `genrenet scan ... | head`: the reader left; the job is done
+        sys.stderr.close()
+        return 0
+
+
+def _raw_file_names_on_the_terminal() -> None:
+    """File names that are not valid UTF-8 (os.fsdecode keeps their bytes as surrogates) are
+    printed as their own bytes, like `ls` does, instead of failing after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):
+                pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--genres", type=_int_in(1, 5), default=None, help="how many top genres to write, 1..5 (default: settings, 1)")
     p.add_argument("--dry-run", action="store_true", help="show what would be written, and why files are left alone; write nothing")
     p.add_argument("--force", action="store_true", help="also write files that changed since they were scanned")
+    p.add_argument("--keep-mtime", action="store_true", default=None,
+                   help="keep each file's modification time (default: the keep_mtime setting, off)")
     _add_json(p)
     p.set_defaults(func=cmd_apply)
 
@@ -123,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_undo)
 
     p = sub.add_parser("history", help="list write batches")
+    p.add_argument("--check", action="store_true",
+                   help="check the journal's health: integrity, files undo could not restore yet, leftover temporary files")
     _add_json(p)
     p.set_defaults(func=cmd_history)
 
@@ -200,8 +222,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
                  text=f"{track.current_genre or '-':<20} {_who(track):<40} {track.path}")
     for path, error in _non_track_errors(report):
         out.file(path, error, {}, text="")
-    out.summary(f"{len(report.tracks)} files ({report.new} new, {report.changed} changed, "
-                f"{report.unchanged} unchanged, {report.removed} removed), {len(report.errors)} errors")
+    out.summary(f"{_n(len(report.tracks), 'file')} ({report.new} new, {report.changed} changed, "
+                f"{report.unchanged} unchanged, {report.removed} removed), {_n(len(report.errors), 'error')}")
     return 0
 
 
@@ -226,7 +248,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         out.file(track.path, result.error, fields, text=text)
     for path, error in _non_track_errors(report):
         out.file(path, error, {"genre": None, "confidence": None, "top": [], "current_genre": None}, text="")
-    out.summary(f"{out.ok} classified, {out.errors} errors")
+    out.summary(f"{out.ok:,} classified, {_n(out.errors, 'error')}")
     return 0
 
 
@@ -236,6 +258,9 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise UsageError("review set needs --genre G (repeat --genre for several genres)")
     if action != "set" and args.genre:
         raise UsageError("--genre goes with review set")
+    for genre in args.genre or ():
+        if genre_problem(genre):
+            raise UsageError(genre_problem(genre))
     if action and not paths:
         raise UsageError(f"review {action} needs the files (or folders) to decide on")
     settings = _settings()
@@ -329,10 +354,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     outcome = ops.write_decisions(
         session.library, session.store, [p.decision() for p in to_write],
         id3_version=args.id3_version or settings.id3_version, separator=settings.separator, force=args.force,
-        description=f"genrenet apply ({_n(len(to_write), 'file')})", progress=ProgressLine("writing"))
+        keep_mtime=settings.keep_mtime if args.keep_mtime is None else args.keep_mtime, description=f"genrenet apply ({_n(len(to_write), 'file')})", progress=ProgressLine("writing"))
     report = outcome.report
     errors = dict(report.errors)
-    written = set(report.written)
+    written = set(report.written) | set(report.unchanged)
     for plan in plans:
         if plan.skip is Skip.ERROR:
             continue
@@ -394,13 +419,23 @@ def cmd_undo(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from tagger.journal import Journal
 
-    batches = Journal().history()
+    journal = Journal()
+    if args.check:
+        problems = journal.check()
+        for problem in problems:
+            print(f"problem: {problem}")
+        print(f"journal {journal.db_path}: " + ("healthy" if not problems else f"{_n(len(problems), 'problem')}"),
+              file=sys.stderr)
+        return 1 if problems else 0
+    batches = journal.history()
     for b in batches:
         if args.json:
             print(json.dumps({"batch": b.id, "created_at": b.created_at, "description": b.description,
-                              "files": b.file_count, "undone": b.undone}, ensure_ascii=False))
+                              "files": b.file_count, "restored": b.restored, "undone": b.undone},
+                             ensure_ascii=False))
         else:
-            state = "undone" if b.undone else "active"
+            state = "undone" if b.undone else f"partly undone ({b.restored} of {b.file_count} restored)" \
+                if b.partly_undone else "active"
             print(f"{b.id:>5}  {b.created_at}  {b.file_count:>6} files  {state:<7} {b.description}")
     if not batches and not args.json:
         print("no writes yet", file=sys.stderr)
@@ -433,8 +468,8 @@ class Output:
         else:
             self.ok += 1
         if self.as_json:
-            record = {"path": str(path), "status": "error" if error else "ok", "error": error, **fields}
-            print(json.dumps(record, ensure_ascii=False), flush=True)
+            record = {**_json_path(path), "status": "error" if error else "ok", "error": error, **fields}
+            print(json.dumps(_valid_text(record), ensure_ascii=False), flush=True)
         elif error:
             print(f"error: {path}: {error}", file=sys.stderr)
         elif text:
@@ -444,9 +479,34 @@ class Output:
         print(line, file=sys.stderr)
 
 
+def _json_path(path: Path) -> dict[str, str]:
+    """{"path": ...}, and for a name that is not valid UTF-8 also "path_bytes": the exact bytes
+    of the path in base64 (the "path" shown has U+FFFD where those bytes are)."""
+    raw = os.fsencode(path)
+    try:
+        return {"path": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"path": raw.decode("utf-8", "replace"), "path_bytes": base64.b64encode(raw).decode("ascii")}
+
+
+def _valid_text(value: Any) -> Any:
+    """JSON-ready: strings holding undecodable file-name bytes get U+FFFD there."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {k: _valid_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_valid_text(v) for v in value]
+    return value
+
+
 def _scan(paths: Iterable[Path], library: Library | None = None):
     roots = [Path(p).expanduser() for p in paths]
-    missing = [str(p) for p in roots if not p.exists()]
+    missing = [str(p) for p in roots if not os.path.lexists(p)]
     if missing:
         raise GenrenetError(f"no such file or folder: {', '.join(missing)}")
     progress = ProgressLine("scanning")
@@ -555,7 +615,8 @@ class _Session:
         review = session.review = Review(session.store, policy=settings.write_policy)
         tracks = []
         for file in wanted:
-            known = session.library.track(file)
+            # the file as the library read it, however the path is spelled; else read it now
+            known = session.library.track(file) or session.library.track(Path(os.path.realpath(file)))
             if known is not None:
                 tracks.append(known)
             else:
@@ -564,8 +625,8 @@ class _Session:
                 except FileError as exc:
                     tracks.append(Track(file, Fingerprint(-1, -1), error=str(exc)))
         review.add_tracks(tracks)
-        for i, file in enumerate(wanted):
-            review.set_genres([i], wanted[file])
+        for i, genres in enumerate(wanted.values()):
+            review.set_genres([i], genres)
         return session
 
     def decided_plans(self) -> list[Plan]:
@@ -603,11 +664,14 @@ def _read_decisions(path: Path) -> dict[Path, tuple[str, ...]]:
             raise bad('needs "genre" as a non-empty string or a list of them')
         if any("\0" in x for x in (file, *genres)):
             raise bad("contains a NUL character")
+        problems = [genre_problem(g) for g in genres if genre_problem(g)]
+        if problems:
+            raise bad(f"has a genre that cannot be written: {problems[0]}")
         resolved = os.path.realpath(os.path.expanduser(file))
         if resolved in first_entry:
             raise bad(f"names the same file as entry {first_entry[resolved]}")
         first_entry[resolved] = i
-        decisions[Path(file).expanduser().absolute()] = clean_genres(genres)
+        decisions[Path(os.path.abspath(os.path.expanduser(file)))] = clean_genres(genres)
     return decisions
 
 

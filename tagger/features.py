@@ -34,10 +34,19 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        """A FeatureConfig from untrusted data (a model file): types and sizes are checked."""
+        if not isinstance(data, dict):
+            raise ValueError("feature settings must be a mapping")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown feature settings: {sorted(unknown)}")
+        for name, (lo, hi) in _LIMITS.items():
+            value = data.get(name, getattr(cls, name))
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ValueError(f"{name} must be a whole number from {lo} to {hi}, not {value!r}")
+        if not isinstance(data.get("log", cls.log), str):
+            raise ValueError("log must be a name")
         return cls(**data)
 
     @property
@@ -47,6 +56,10 @@ class FeatureConfig:
     def frames_to_seconds(self, frames: int) -> float:
         return frames * self.hop_length / self.sample_rate
 
+
+# What a real model can use; anything outside is refused before memory is allocated for it.
+_LIMITS = {"sample_rate": (4000, 192_000), "n_fft": (16, 65_536), "hop_length": (1, 65_536),
+           "n_mels": (1, 1024), "window_frames": (1, 100_000)}
 
 LOG_FUNCTIONS = {
     "log10_10000": lambda power: np.log10(10000.0 * power + 1.0),

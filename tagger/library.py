@@ -11,7 +11,9 @@ MIGRATIONS[i] takes a database from version i to i + 1.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -30,6 +32,7 @@ from tagger.scan import iter_audio_paths, path_order_key, read_track
 from tagger.track import Fingerprint, Prediction, Track
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 CHUNK = 64  # files per step: one transaction, one progress call, one cancel check
 DEFAULT_WORKERS = 4  # threads reading tags: overlaps the disk's latency (mutagen holds the GIL)
@@ -137,9 +140,25 @@ def _track_row(track: Track, now: float) -> tuple:
     )
 
 
-def _is_not_a_database(error: sqlite3.DatabaseError) -> bool:
+def _is_damaged(error: sqlite3.DatabaseError) -> bool:
     name = getattr(error, "sqlite_errorname", "")
-    return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in str(error)
+    return (name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in str(error)
+            or "malformed" in str(error))
+
+
+def _rebuilt_when_damaged(method):
+    """The cache is disposable: a damaged file found while using it is set aside, a new one is
+    started, and the call is made again on it (once)."""
+    @functools.wraps(method)
+    def wrapper(self: Library, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            if not _is_damaged(e):
+                raise
+            self._rebuild(e)
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 class Library:
@@ -153,14 +172,21 @@ class Library:
         self.db_path = Path(db_path) if db_path is not None else paths.library_db()
         self.workers = max(1, workers)
         self._lock = threading.RLock()
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.rebuilt: str | None = None  # why the cache was started anew in this session, if it was
         try:
-            self._con = self._open()
-        except sqlite3.DatabaseError as e:
-            if not _is_not_a_database(e):
-                raise
-            self._set_aside_corrupt()
-            self._con = self._open()
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            if self.db_path.is_dir():
+                raise GenrenetError(f"the library cache {self.db_path} is a folder, not a file: move it away "
+                                    "(or choose another cache folder)")
+            try:
+                self._con = self._open()
+            except sqlite3.DatabaseError as e:
+                if not _is_damaged(e):
+                    raise
+                self._set_aside_corrupt(e)
+                self._con = self._open()
+        except (OSError, sqlite3.Error) as e:
+            raise GenrenetError(f"the library cache {self.db_path} cannot be opened ({e})") from None
 
     # --- opening and schema --------------------------------------------------------------------
 
@@ -196,12 +222,21 @@ class Library:
                 con.execute("ROLLBACK")
                 raise
 
-    def _set_aside_corrupt(self) -> None:
+    def _set_aside_corrupt(self, error: BaseException) -> None:
         """The cache is disposable: keep the broken file for inspection and start a new one."""
         aside = self.db_path.with_name(f"{self.db_path.name}.corrupt-{int(time.time())}")
         os.replace(self.db_path, aside)
         for suffix in ("-wal", "-shm"):
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        self.rebuilt = (f"the library cache was damaged ({error}); it was set aside as {aside.name} and is "
+                        "rebuilt as files are scanned again")
+        log.warning("%s", self.rebuilt)
+
+    def _rebuild(self, error: BaseException) -> None:
+        with self._lock:
+            self._con.close()
+            self._set_aside_corrupt(error)
+            self._con = self._open()
 
     def close(self) -> None:
         with self._lock:
@@ -218,6 +253,7 @@ class Library:
 
     # --- scanning ------------------------------------------------------------------------------
 
+    @_rebuilt_when_damaged
     def scan(
         self,
         roots: Sequence[Path],
@@ -366,6 +402,7 @@ class Library:
 
     # --- reading -------------------------------------------------------------------------------
 
+    @_rebuilt_when_damaged
     def tracks(self, roots: Sequence[Path] | None = None) -> list[Track]:
         """Cached tracks (all, or those at or under `roots`), in path order. Opens no file."""
         if roots is None:
@@ -377,6 +414,7 @@ class Library:
         reader = _RowReader()
         return [reader.track(Path(name), row) for name, row in named]
 
+    @_rebuilt_when_damaged
     def track(self, path: Path) -> Track | None:
         """The cached track of one file, as last scanned (or written); opens no file."""
         with self._lock:
@@ -384,6 +422,7 @@ class Library:
                                     (_key(path),)).fetchone()
         return None if row is None else _RowReader().track(Path(path), row)
 
+    @_rebuilt_when_damaged
     def update_track(self, track: Track, *, keep_predictions: bool = True) -> Track:
         """Re-read one file after a genre write changed it: new tags, new fingerprint.
 
@@ -417,6 +456,7 @@ class Library:
             )
         return fresh
 
+    @_rebuilt_when_damaged
     def clear(self) -> None:
         """Forget every track and prediction (the schema stays)."""
         with self._transaction() as con:
@@ -425,6 +465,7 @@ class Library:
 
     # --- predictions ---------------------------------------------------------------------------
 
+    @_rebuilt_when_damaged
     def store_prediction(self, track: Track, prediction: Prediction) -> None:
         """Keep `prediction` for `track` as scanned (its fingerprint), replacing an older one."""
         if prediction.path != track.path:
@@ -453,6 +494,7 @@ class Library:
                 ),
             )
 
+    @_rebuilt_when_damaged
     def cached_prediction(self, track: Track, model_id: str) -> Prediction | None:
         """The stored prediction of `model_id` for `track`, if made from this very fingerprint."""
         with self._lock:
@@ -463,6 +505,7 @@ class Library:
             ).fetchone()
         return None if row is None else _prediction_from_row(track, model_id, row)
 
+    @_rebuilt_when_damaged
     def cached_predictions(self, tracks: Sequence[Track], model_id: str) -> dict[Path, Prediction]:
         """cached_prediction for many tracks in one query (a view opening 100,000 tracks)."""
         wanted = {_key(t.path): t for t in tracks}

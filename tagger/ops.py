@@ -50,20 +50,26 @@ def write_decisions(
     id3_version: int = 3,
     separator: str | None = None,
     force: bool = False,
+    keep_mtime: bool = False,
     description: str = "",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> WriteOutcome:
-    """Write each decision's genres (journaled), then bring library and review up to date."""
+    """Write each decision's genres (journaled), then bring library and review up to date.
+
+    A file that already holds the decision's genres counts as written for the review (it is as
+    the user decided) but is not journaled: there is nothing to undo."""
     journal = journal or Journal()
     report = journal.write_batch(decisions, id3_version=id3_version, separator=separator, force=force,
-                                 description=description, progress=progress, cancel=cancel)
+                                 keep_mtime=keep_mtime, description=description, progress=progress,
+                                 cancel=cancel)
     outcome = WriteOutcome(report=report, errors=list(report.errors))
     by_path = {Path(d.path): d for d in decisions}
-    previous = store.get_many(report.written)
+    done = report.written + report.unchanged
+    previous = store.get_many(done)
     now = time.time()
     written: list[tuple[Path, ReviewRecord]] = []
-    for path in report.written:
+    for path in done:
         decision = by_path[path]
         track = _refresh(library, path, decision.expected, outcome.errors)
         if track is None:
@@ -71,7 +77,7 @@ def write_decisions(
         outcome.tracks.append(track)
         old = previous.get(path)
         record = ReviewRecord(DecisionStatus.WRITTEN, tuple(decision.genres), track.fingerprint, now,
-                              batch_id=report.batch_id)
+                              batch_id=report.batch_id if path in report.written else None)
         if old is not None:  # keep what the decision was made on
             record = replace(record, model_id=old.model_id, predicted=old.predicted, confidence=old.confidence)
         written.append((path, record))

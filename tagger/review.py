@@ -27,6 +27,7 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tagger.tags import genre_problem
 from tagger.track import Decision, DecisionStatus, Fingerprint, Prediction, Track
 
 if TYPE_CHECKING:
@@ -473,8 +474,14 @@ class Review:
                             if self._decidable(self.items[i]) and self.items[i].record is not None])
 
     def set_genres(self, positions: Iterable[int], genres: Sequence[str]) -> list[int]:
-        """The user chose these genres (the suggestion itself counts as accepting it)."""
+        """The user chose these genres (the suggestion itself counts as accepting it).
+
+        Raises ValueError for a name that cannot be written as typed (tags.genre_problem)."""
         chosen = clean_genres(genres)
+        for name in chosen:
+            problem = genre_problem(name)
+            if problem:
+                raise ValueError(problem)
         if not chosen:
             return self.reset(positions)
         now = time.time()

@@ -15,13 +15,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tagger.errors import FileError, ReadError, without_path
-from tagger.tags import read_tags
+from tagger.tags import TEMP_PREFIX, TEMP_SUFFIX, read_tags
 from tagger.track import Fingerprint, Track
 
 # Suffixes (lower case) of the files we list. Other formats come later: add them here only.
 AUDIO_EXTENSIONS: frozenset[str] = frozenset({".mp3"})
 
 _WINDOWS = sys.platform == "win32"
+LEFTOVER_TEMP = ("temporary copy left by an interrupted genrenet write; the next genrenet write or undo "
+                 "removes it (the track itself is intact)")
 
 
 def is_audio_name(name: str) -> bool:
@@ -52,7 +54,12 @@ def _list_dir(path: str, errors: list[tuple[Path, str]]) -> list[os.DirEntry] | 
     """
     try:
         with os.scandir(path) as it:
-            entries = [e for e in it if e.name[0] != "."]
+            entries = []
+            for e in it:
+                if e.name[0] != ".":
+                    entries.append(e)
+                elif e.name.startswith(TEMP_PREFIX) and e.name.endswith(TEMP_SUFFIX):
+                    errors.append((Path(e.path), LEFTOVER_TEMP))
     except FileNotFoundError:
         errors.append((Path(path), "folder not found"))
         return None
@@ -138,9 +145,14 @@ def _walk(
         if entry is None:
             stack.pop()
             continue
-        if is_audio_name(entry.name) and entry.is_file():
+        try:
+            is_file, is_dir = entry.is_file(), entry.is_dir()
+        except OSError as e:  # a symlink loop, a vanished entry
+            errors.append((Path(entry.path), _reason(e, "cannot read")))
+            continue
+        if is_audio_name(entry.name) and is_file:
             yield entry.path
-        elif entry.is_dir():
+        elif is_dir:
             dir_id = _dir_id(entry.path)
             if dir_id is None or dir_id in visited:
                 continue

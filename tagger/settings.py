@@ -36,6 +36,9 @@ class Settings:
         "fill-missing (leave them), replace (the prediction replaces their genre) or add (keep theirs, "
         "add the prediction). Decisions you made in review are written as you made them.",
         choices=("fill-missing", "replace", "add"))
+    keep_mtime: bool = _setting(
+        False, "Keep each file's modification time when writing its genre (like Picard's 'preserve "
+        "timestamps'). Backup and sync tools that look only at the time may then miss the change.")
     genres_to_write: int = _setting(1, "How many of the top genres to write into each file.", minimum=1, maximum=5)
     separator: str = _setting("; ", "Separator between several genres in an ID3 v2.3 tag (v2.4 stores a list).")
     model_path: str | None = _setting(None, "Genre model file; empty means the shipped default model.")

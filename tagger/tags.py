@@ -16,7 +16,10 @@ Decisions:
   mutagen's "/": slashes occur in real genre names ("Hip-Hop/Rap", "R&B/Soul"), so a reader could
   not split them back. `read_tags` splits v2.3 genres on the same separator.
 - **Text.** v2.4 frames are UTF-8; v2.3 frames are Latin-1 when the text fits, else UTF-16 with
-  a BOM. A genre starting with "(" is escaped as "((" so it is not read as a numeric reference.
+  a BOM. Genres are written as typed, with no "((" escape: other readers (mutagen, eyeD3) show
+  "(Custom) genre" as typed, and an escaped "((" shows up literally in eyeD3. A name that every
+  reader takes for an ID3v1 genre code ("13", "(13)...", "RX", "CR") cannot be stored as typed
+  and is refused (genre_problem says why).
 - **Atomic write.** The new file is written to a temporary file in the same folder (tag, then
   the untouched rest of the original: audio, ID3v1, APE, ...), flushed and fsynced, checked with
   mutagen, given the original's permission bits, and renamed over the original with os.replace.
@@ -38,21 +41,24 @@ Decisions:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mutagen import MutagenError
+from mutagen._constants import GENRES
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from tagger.errors import ReadError, WriteError
 
 DEFAULT_SEPARATOR = "; "
+TEMP_PREFIX, TEMP_SUFFIX = ".genrenet-", ".tmp"  # the temporary copy beside a file being written
 _NEW_PADDING = 1024
 _MAX_TAG = (1 << 28) - 1
 _FRAME_ID = re.compile(rb"[A-Z0-9]{4}")
@@ -73,13 +79,16 @@ class TagInfo:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a write left on disk: the old genre frame(s) and the new file's fingerprint."""
+    """What a write left on disk: the old genre frame(s), the old tag's snapshot (see
+    restore_snapshot), the old modification time, and the new file's fingerprint."""
 
     old_frame: bytes | None
     size: int
     mtime_ns: int
     sha256: str
     changed: bool  # False when the file already held exactly this and was not rewritten
+    snapshot: str = ""
+    old_mtime_ns: int | None = None
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -163,14 +172,19 @@ def write_genres(
     *,
     id3_version: int = 3,
     separator: str | None = None,
+    keep_mtime: bool = False,
     before_replace: Callable[[WriteResult], None] | None = None,
+    on_temp: Callable[[Path], None] | None = None,
 ) -> WriteResult:
     """Set the file's genres (empty: remove the genre frame), touching nothing else.
 
-    `id3_version` applies only to a file without a tag (see the module docstring).
+    `id3_version` applies only to a file without a tag (see the module docstring). With
+    `keep_mtime` the file keeps its modification time (Picard's "preserve timestamps").
     `before_replace` is called once with the old frame and the new fingerprint, after the new file
     is complete and before it replaces the original (or when the file already holds exactly this
     and is left alone); if it raises, nothing is replaced. The journal commits its record there.
+    `on_temp` is told the temporary file's path before the file is created, so that a journal
+    can remove it after a crash.
     Raises WriteError (ValueError for bad arguments) with the original left intact.
     """
     if id3_version not in (3, 4):
@@ -178,12 +192,13 @@ def write_genres(
     cleaned = _clean_genres(genres)
     sep = separator or DEFAULT_SEPARATOR
 
-    def new_frames(tag: _Tag | None) -> tuple[int, bytes]:
+    def plan(tag: _Tag | None) -> _NewTag:
         version = tag.version if tag else id3_version
         sizer = tag.sizer if tag else _size_bytes(version)
-        return version, _tcon_frame(cleaned, version, sep, sizer)
+        tcon = _tcon_frame(cleaned, version, sep, sizer)
+        return _NewTag(_build_tag(tag, version, tcon, drop_empty_tag=False), version, tcon)
 
-    return _rewrite(Path(path), new_frames, drop_empty_tag=False, before_replace=before_replace)
+    return _rewrite(Path(path), plan, keep_mtime=keep_mtime, before_replace=before_replace, on_temp=on_temp)
 
 
 def restore_genre_frame(path: Path, frame: bytes | None, *, id3_version: int = 3) -> WriteResult:
@@ -195,18 +210,81 @@ def restore_genre_frame(path: Path, frame: bytes | None, *, id3_version: int = 3
     """
     path = Path(path)
 
-    def new_frames(tag: _Tag | None) -> tuple[int, bytes]:
+    def plan(tag: _Tag | None) -> _NewTag:
         version = tag.version if tag else id3_version
-        if frame is None:
-            return version, b""
-        sizers = [tag.sizer] if tag else [_size_bytes(version)]
-        for sizer in sizers:
+        tcon = b""
+        if frame is not None:
+            sizer = tag.sizer if tag else _size_bytes(version)
             parsed = _walk(frame, _size_reader(sizer))
-            if parsed and parsed[1] == len(frame) and parsed[0] and all(f[:4] == b"TCON" for f in parsed[0]):
-                return version, frame
-        raise _LayoutError("the bytes to restore are not a genre frame for this tag")
+            if not (parsed and parsed[1] == len(frame) and parsed[0] and all(f[:4] == b"TCON" for f in parsed[0])):
+                raise _LayoutError("the bytes to restore are not a genre frame for this tag")
+            tcon = frame
+        return _NewTag(_build_tag(tag, version, tcon, drop_empty_tag=frame is None), version, tcon)
 
-    return _rewrite(path, new_frames, drop_empty_tag=frame is None, before_replace=None)
+    return _rewrite(path, plan)
+
+
+def restore_snapshot(path: Path, snapshot: str, *, mtime_ns: int | None = None,
+                     on_temp: Callable[[Path], None] | None = None) -> WriteResult:
+    """Give the file back the exact ID3v2 tag bytes it had before genrenet wrote it.
+
+    `snapshot` is WriteResult.snapshot of that write: the old header, the old genre frame(s) at
+    their old places, the old padding or trailing bytes (every other frame is taken from the
+    file, where the write kept it byte for byte). `mtime_ns` puts back the old modification time.
+    Raises WriteError when the file's tag is not one genrenet's write can have left.
+    """
+    path = Path(path)
+    try:
+        snap = json.loads(snapshot)
+    except ValueError:
+        raise WriteError(f"{path}: the journal's record of the old tag is damaged") from None
+    return _rewrite(path, lambda tag: _restored_tag(tag, snap), mtime_ns=mtime_ns, on_temp=on_temp)
+
+
+def snapshot_matches(path: Path, snapshot: str) -> bool:
+    """Whether the file's tag already is the one `snapshot` records (restored, or never replaced)."""
+    try:
+        snap = json.loads(snapshot)
+        with open(path, "rb") as f:
+            tag = _parse_tag(f, os.fstat(f.fileno()).st_size)
+            want = _restored_tag(tag, snap).data
+            f.seek(0)
+            return f.read(tag.end if tag else 0) == want
+    except (OSError, ValueError, KeyError, TypeError, _LayoutError):
+        return False
+
+
+def _snapshot(tag: _Tag | None) -> str:
+    """What restore_snapshot needs to rebuild `tag` exactly from the tag genrenet writes over it."""
+    if tag is None:
+        return json.dumps({"v": 1, "tag": False})
+    tcon = [[i, f.hex()] for i, f in enumerate(tag.frames) if f[:4] == b"TCON"]
+    tail: object = {"zeros": len(tag.tail)} if not any(tag.tail) else tag.tail.hex()
+    return json.dumps({"v": 1, "tag": True, "header": tag.header.hex(), "frames": len(tag.frames),
+                       "tcon": tcon, "tail": tail})
+
+
+def _restored_tag(tag: _Tag | None, snap: dict) -> _NewTag:
+    if not isinstance(snap, dict) or snap.get("v") != 1:
+        raise _LayoutError("the journal's record of the old tag is of an unknown kind")
+    if not snap["tag"]:
+        return _NewTag(b"", None, b"")  # there was no ID3v2 tag: remove the one genrenet made
+    if tag is None:
+        raise _LayoutError("the file has lost the ID3 tag genrenet wrote")
+    header = bytes.fromhex(snap["header"])
+    old_tcon = {int(i): bytes.fromhex(h) for i, h in snap["tcon"]}
+    others = [f for f in tag.frames if f[:4] != b"TCON"]
+    count = int(snap["frames"])
+    if len(others) + len(old_tcon) != count:
+        raise _LayoutError("the tag's frames are not the ones genrenet wrote; not restored")
+    kept = iter(others)
+    frames = [old_tcon[i] if i in old_tcon else next(kept) for i in range(count)]
+    tail = bytes(snap["tail"]["zeros"]) if isinstance(snap["tail"], dict) else bytes.fromhex(snap["tail"])
+    body = b"".join(frames) + tail
+    if len(body) != (header[6] << 21) | (header[7] << 14) | (header[8] << 7) | header[9]:
+        raise _LayoutError("the old tag does not fit its recorded size; not restored")
+    footer = b"3DI" + header[3:] if header[3] == 4 and header[5] & 0x10 else b""
+    return _NewTag(header + body + footer, header[3], b"".join(old_tcon[i] for i in sorted(old_tcon)))
 
 
 # ---------------------------------------------------------------------------------- internals
@@ -217,7 +295,17 @@ class _LayoutError(Exception):
 
 
 @dataclass(slots=True)
+class _NewTag:
+    """The tag bytes a rewrite puts in front of the audio, and what the copy must read back as."""
+
+    data: bytes  # b"": no ID3v2 tag at all
+    version: int | None
+    tcon: bytes
+
+
+@dataclass(slots=True)
 class _Tag:
+    header: bytes  # the 10 header bytes as stored
     version: int  # 3 or 4
     revision: int
     flags: int
@@ -294,7 +382,7 @@ def _parse_tag(f, file_size: int) -> _Tag | None:
     if best is None:
         raise _LayoutError("damaged ID3 tag (a frame runs past the end of the tag)")
     frames, end, sizer = best
-    return _Tag(major, revision, flags, frames, body[end:], 10 + size + footer, sizer)
+    return _Tag(head, major, revision, flags, frames, body[end:], 10 + size + footer, sizer)
 
 
 def _build_tag(tag: _Tag | None, version: int, tcon: bytes, drop_empty_tag: bool) -> bytes:
@@ -329,7 +417,7 @@ def _build_tag(tag: _Tag | None, version: int, tcon: bytes, drop_empty_tag: bool
 def _tcon_frame(genres: Sequence[str], version: int, separator: str, sizer: Callable[[int], bytes]) -> bytes:
     if not genres:
         return b""
-    values = ["(" + g if g.startswith("(") else g for g in genres]
+    values = list(genres)
     if version == 4:
         payload = b"\x03" + "\x00".join(values).encode("utf-8")
     else:
@@ -341,23 +429,47 @@ def _tcon_frame(genres: Sequence[str], version: int, separator: str, sizer: Call
     return b"TCON" + sizer(len(payload)) + b"\x00\x00" + payload
 
 
+_ID3_CODE = re.compile(r"\((\d+|RX|CR)\)|(\d+|RX|CR)$")
+_SPECIAL_CODES = {"RX": "Remix", "CR": "Cover"}
+
+
+def genre_problem(name: str) -> str | None:
+    """Why this genre name cannot be written so that taggers show it as typed, or None."""
+    name = name.strip()
+    if not name or "\x00" in name:
+        return "a genre name must be non-empty text"
+    match = _ID3_CODE.match(name)
+    if match is None:
+        return None
+    code = match.group(1) or match.group(2)
+    meaning = _SPECIAL_CODES.get(code) or (GENRES[int(code)] if int(code) < len(GENRES) else "unknown genre")
+    return (f"{name!r} would be read by other taggers as the ID3 genre code {code} ({meaning}), "
+            "not as you typed it; write the genre's name instead")
+
+
 def _clean_genres(genres: Sequence[str]) -> list[str]:
     if isinstance(genres, str):
         raise ValueError("genres must be a sequence of names, not one string")
     cleaned = [str(g).strip() for g in genres]
-    if any(not g or "\x00" in g for g in cleaned):
-        raise ValueError(f"empty or invalid genre name in {list(genres)!r}")
+    for g in cleaned:
+        problem = genre_problem(g)
+        if problem:
+            raise ValueError(problem)
     return cleaned
 
 
 def _rewrite(
     path: Path,
-    new_frames: Callable[[_Tag | None], tuple[int, bytes]],
+    plan: Callable[[_Tag | None], _NewTag],
     *,
-    drop_empty_tag: bool,
-    before_replace: Callable[[WriteResult], None] | None,
+    keep_mtime: bool = False,
+    mtime_ns: int | None = None,
+    before_replace: Callable[[WriteResult], None] | None = None,
+    on_temp: Callable[[Path], None] | None = None,
 ) -> WriteResult:
-    """Write a copy of `path` whose genre frame comes from `new_frames`, then swap it in."""
+    """Write a copy of `path` with the tag `plan` makes of the current one, then swap it in.
+
+    The copy gets the modification time `mtime_ns`, or the original's with `keep_mtime`."""
     real = Path(os.path.realpath(path))
     try:
         st = os.stat(real)
@@ -373,19 +485,24 @@ def _rewrite(
     try:
         with open(real, "rb") as src:
             tag = _parse_tag(src, st.st_size)
-            version, tcon = new_frames(tag)
-            new_tag = _build_tag(tag, version, tcon, drop_empty_tag)
+            new = plan(tag)
+            new_tag = new.data
             _check_mp3(path, real)
             start = tag.end if tag else 0
             src.seek(0)
             if src.read(start) == new_tag:  # already so: leave the file alone
-                result = WriteResult(_genre_bytes(tag), st.st_size, st.st_mtime_ns, _sha256(real), changed=False)
+                result = WriteResult(_genre_bytes(tag), st.st_size, st.st_mtime_ns, _sha256(real), changed=False,
+                                     snapshot=_snapshot(tag), old_mtime_ns=st.st_mtime_ns)
                 if before_replace is not None:
                     before_replace(result)
                 return result
+            tmp = str(real.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+            if on_temp is not None:
+                on_temp(Path(tmp))
             try:
-                fd, tmp = tempfile.mkstemp(prefix=".genrenet-", suffix=".tmp", dir=real.parent)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
             except PermissionError:
+                tmp = None
                 raise WriteError(f"{path}: the folder is not writable") from None
             digest = hashlib.sha256(new_tag)
             with os.fdopen(fd, "wb") as out:
@@ -401,18 +518,17 @@ def _rewrite(
         if copied != st.st_size - start:
             raise WriteError(f"{path}: the file changed while it was being written; nothing was changed")
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass  # only root may give a file away; the copy then belongs to us
+        _keep_owner(tmp, st)
         _copy_xattrs(real, tmp)
-        _verify(path, Path(tmp), tcon, version)
+        _verify(path, Path(tmp), new)
+        if keep_mtime or mtime_ns is not None:
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns if mtime_ns is None else mtime_ns))
         now = os.stat(real)
         if (now.st_size, now.st_mtime_ns, now.st_ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
             raise WriteError(f"{path}: the file changed while it was being written; nothing was changed")
         tst = os.stat(tmp)
-        result = WriteResult(_genre_bytes(tag), tst.st_size, tst.st_mtime_ns, digest.hexdigest(), changed=True)
+        result = WriteResult(_genre_bytes(tag), tst.st_size, tst.st_mtime_ns, digest.hexdigest(), changed=True,
+                             snapshot=_snapshot(tag), old_mtime_ns=st.st_mtime_ns)
         if before_replace is not None:
             before_replace(result)
         os.replace(tmp, real)
@@ -431,6 +547,19 @@ def _rewrite(
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _keep_owner(tmp: str, st: os.stat_result) -> None:
+    """Give the copy the original's owner and group where this process may (root may give a file
+    away; an owner may give it to a group they are in); else the copy stays ours."""
+    if not hasattr(os, "chown") or (st.st_uid, st.st_gid) == (os.getuid(), os.getgid()):
+        return
+    for uid, gid in ((st.st_uid, st.st_gid), (-1, st.st_gid)):
+        try:
+            os.chown(tmp, uid, gid)
+            return
+        except OSError:
+            continue
 
 
 def _copy_xattrs(src: Path, dst: str) -> None:
@@ -455,7 +584,7 @@ def _check_mp3(path: Path, real: Path) -> None:
         raise WriteError(f"{path}: not a readable MP3 file ({_reason(exc)}); not written") from None
 
 
-def _verify(path: Path, tmp: Path, tcon: bytes, version: int) -> None:
+def _verify(path: Path, tmp: Path, new: _NewTag) -> None:
     """Re-read the finished copy: it must be MP3 audio whose genre frame is the one we meant."""
     try:
         MP3(tmp)
@@ -464,7 +593,7 @@ def _verify(path: Path, tmp: Path, tcon: bytes, version: int) -> None:
     except (MutagenError, ValueError, EOFError, _LayoutError) as exc:
         raise WriteError(f"{path}: the rewritten copy did not read back ({_reason(exc)}); not written") from None
     got = _genre_bytes(tag) or b""
-    if got != tcon or (tag is not None and tag.version != version):
+    if got != new.tcon or (tag is not None and tag.version != new.version):
         raise WriteError(f"{path}: the rewritten copy did not read back as intended; not written")
 
 

@@ -142,9 +142,29 @@ def test_non_latin_genre_round_trips_in_v23(untagged):
     assert read_tags(untagged).genres == ("J-ポップ", "Música")
 
 
-def test_genre_starting_with_parenthesis_is_not_read_as_a_numeric_reference(untagged):
-    write_genres(untagged, ["(17) tribute"], id3_version=3)
-    assert read_tags(untagged).genres == ("(17) tribute",)
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_genre_in_parentheses_is_written_as_typed_for_every_reader(untagged, version):
+    import eyed3
+
+    write_genres(untagged, ["(Custom) genre"], id3_version=version)
+    assert read_tags(untagged).genres == ("(Custom) genre",)
+    assert list(ID3(untagged)["TCON"].genres) == ["(Custom) genre"]
+    assert eyed3.load(str(untagged)).tag.genre.name == "(Custom) genre"
+
+
+@pytest.mark.parametrize("name", ["13", "(17) tribute", "RX", "(CR)"])
+def test_a_genre_every_reader_takes_for_an_id3_code_is_refused_and_the_file_untouched(untagged, name):
+    before = untagged.read_bytes()
+    with pytest.raises(ValueError, match="ID3 genre code"):
+        write_genres(untagged, [name])
+    assert untagged.read_bytes() == before
+
+
+def test_numbers_inside_a_genre_name_are_fine(untagged):
+    import eyed3
+
+    write_genres(untagged, ["90s Eurodance"], id3_version=4)
+    assert eyed3.load(str(untagged)).tag.genre.name == "90s Eurodance"
 
 
 def test_existing_v24_tag_keeps_its_version_when_v23_is_asked(rich_v24):
