@@ -6,9 +6,9 @@ import os
 import stat
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
+import soxr
 
 from tagger.errors import AudioError
 
@@ -40,8 +40,20 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     if float(np.max(np.abs(mono))) < SILENCE_PEAK:
         raise AudioError("the audio is silent")
     if native_rate != sample_rate:
-        mono = librosa.resample(mono, orig_sr=native_rate, target_sr=sample_rate, res_type="soxr_hq")
+        mono = resample(mono, native_rate, sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def resample(audio: np.ndarray, native_rate: int, sample_rate: int) -> np.ndarray:
+    """librosa.resample(audio, res_type="soxr_hq"), bit for bit, calling soxr directly: librosa's
+    resample module imports scipy.signal and numba (about 2 s) on first use."""
+    n_samples = int(np.ceil(len(audio) * (float(sample_rate) / native_rate)))
+    out = soxr.resample(audio, native_rate, sample_rate, quality="soxr_hq")
+    if len(out) > n_samples:
+        out = out[:n_samples]
+    elif len(out) < n_samples:
+        out = np.pad(out, (0, n_samples - len(out)))
+    return np.asarray(out, dtype=audio.dtype)
 
 
 def _mono(data: np.ndarray) -> np.ndarray:

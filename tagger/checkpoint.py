@@ -8,7 +8,7 @@ weights_only=True, and everything in it is checked before a network is built.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import math
 import os
 import pickle
@@ -24,6 +24,7 @@ from torch import nn
 from tagger import models
 from tagger.errors import ModelError
 from tagger.features import FeatureConfig
+from tagger.onnx_model import file_id
 
 FORMAT = "genrenet-checkpoint/1"
 OUTPUTS = ("softmax", "sigmoid")
@@ -48,6 +49,26 @@ class LoadedModel:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     trained_on: dict[str, Any] = field(default_factory=dict)
+
+    backend = "torch"
+
+    def judge(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (batch, n_labels) of windows x (batch, frames, n_mels)."""
+        with torch.inference_mode():
+            return self.probabilities(self.model(torch.from_numpy(x).to(self.device)))
+
+    @contextlib.contextmanager
+    def threads(self, count: int):
+        """torch's intra-op threads for a run (CPU only), restored afterwards."""
+        before = torch.get_num_threads()
+        if self.device.type != "cpu" or count == before:
+            yield
+            return
+        torch.set_num_threads(count)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def probabilities(self, logits: torch.Tensor) -> np.ndarray:
         """Calibrated probabilities from logits (batch, n_labels): float32 numpy."""
@@ -193,14 +214,6 @@ def _probe(path: Path, model: nn.Module, features: FeatureConfig, n_labels: int,
         raise ModelError(f"{path.name}: the network gives {tuple(out.shape)[1:]} outputs for {n_labels} labels")
     if not torch.isfinite(out).all():
         raise ModelError(f"{path.name}: the network gives NaN or infinite outputs; the model is broken")
-
-
-def file_id(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def _load_failure(path: Path, exc: BaseException) -> str:

@@ -11,8 +11,12 @@ all its windows have been judged, so results come in completion order, not input
 from __future__ import annotations
 
 import contextlib
+import ctypes.util
+import logging
 import os
+import platform
 import queue
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -22,20 +26,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from threadpoolctl import threadpool_limits
 
-from tagger.checkpoint import LoadedModel, load_checkpoint
-from tagger.device import resolve_device
 from tagger.errors import FileError, ModelError
 from tagger.features import FeatureConfig, TrackWindows, track_windows
+from tagger.onnx_model import ExportError, OrtModel, load_onnx
 from tagger.resources import default_model_path
 from tagger.track import Prediction, Track
 
 if TYPE_CHECKING:
+    from tagger.checkpoint import LoadedModel
     from tagger.library import Library
 
+    Model = LoadedModel | OrtModel
+
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 WORKER_NAME = "genrenet-decode"  # thread name prefixes: tests check that none is left running
 MODEL_THREAD_NAME = "genrenet-model"
@@ -58,7 +64,7 @@ class ClassifyResult:
         return self.prediction is not None
 
 
-def load_model(path: Path | None, device: str = "auto") -> LoadedModel:
+def load_model(path: Path | None, device: str = "auto") -> Model:
     """Load a checkpoint (None = the shipped default) on `device` (auto|cpu|cuda|mps).
 
     Raises ModelError with a one-line reason: no default shipped, unusable file, bad device.
@@ -67,6 +73,14 @@ def load_model(path: Path | None, device: str = "auto") -> LoadedModel:
         path = default_model_path()
         if path is None:
             raise ModelError("no default model is shipped yet; pass --model FILE")
+    if _runs_on_cpu(device) and os.environ.get("GENRENET_BACKEND", "") != "torch":
+        try:
+            return load_onnx(Path(path))
+        except ExportError as exc:  # PyTorch runs it instead
+            log.info("%s: %s; using PyTorch", Path(path).name, exc)
+    from tagger.checkpoint import load_checkpoint
+    from tagger.device import resolve_device
+
     try:
         chosen = resolve_device(device)
     except ValueError as exc:
@@ -74,9 +88,21 @@ def load_model(path: Path | None, device: str = "auto") -> LoadedModel:
     return load_checkpoint(Path(path), chosen)
 
 
+def _runs_on_cpu(device: str) -> bool:
+    """Whether `device` means the CPU here, decided without importing torch: `auto` means the CPU
+    unless the machine may have CUDA (an NVIDIA driver) or Apple MPS (Apple silicon)."""
+    if device == "cpu":
+        return True
+    if device != "auto":
+        return False
+    if sys.platform == "darwin":
+        return platform.machine() != "arm64"
+    return not (os.path.exists("/proc/driver/nvidia/version") or ctypes.util.find_library("cuda"))
+
+
 def classify_files(
     paths: Sequence[Path],
-    model: LoadedModel,
+    model: Model,
     *,
     max_windows: int = 8,
     batch_size: int = 32,
@@ -98,7 +124,7 @@ def classify_files(
     if total == 0 or _cancelled(cancel):
         return
     done = 0
-    plan = _Plan.for_device(model.device, batch_size)
+    plan = _Plan.for_model(model, batch_size)
     pool = _DecodePool(paths, model.features, max_windows, workers,
                        capacity=max(2 * workers, -(-batch_size // max_windows) + workers), cancel=cancel)
     batcher = _Batcher(model, analysis_id(model, max_windows))
@@ -106,7 +132,7 @@ def classify_files(
     running: dict[Future[np.ndarray], _Batch] = {}
     held: _Decoded | _Failed | None = None  # an entry we waited for, handled next time round
     try:
-        with _single_threaded_blas(workers), _torch_threads(model.device, plan.torch_threads):
+        with _single_threaded_blas(workers), model.threads(plan.model_thread_width):
             pool.start()
             while done < total:
                 if _cancelled(cancel):
@@ -149,7 +175,7 @@ def classify_files(
         runner.shutdown(wait=True, cancel_futures=True)
 
 
-def analysis_id(model: LoadedModel, max_windows: int) -> str:
+def analysis_id(model: Model, max_windows: int) -> str:
     """What a prediction was made with: the model file and how many windows judged the track.
     Cached predictions are reused only for the same analysis."""
     return f"{model.model_id}-w{max_windows}"
@@ -158,7 +184,7 @@ def analysis_id(model: LoadedModel, max_windows: int) -> str:
 def classify_tracks(
     library: Library,
     tracks: Sequence[Track],
-    model: LoadedModel,
+    model: Model,
     *,
     max_windows: int = 8,
     batch_size: int = 32,
@@ -313,7 +339,7 @@ class _Batch:
 class _Batcher:
     """Queues windows of several tracks, hands them out in batches and maps results back."""
 
-    def __init__(self, model: LoadedModel, analysis: str):
+    def __init__(self, model: Model, analysis: str):
         self.model = model
         self.analysis = analysis
         self._jobs: deque[_Job] = deque()
@@ -365,12 +391,9 @@ class _Batcher:
         )
 
 
-def _judge(model: LoadedModel, x: np.ndarray) -> np.ndarray:
+def _judge(model: Model, x: np.ndarray) -> np.ndarray:
     """Calibrated probabilities (batch, n_labels) of windows x (batch, frames, n_mels)."""
-    with torch.inference_mode():
-        batch = torch.from_numpy(x).to(model.device)  # (batch, frames, n_mels)
-        logits = model.model(batch)  # (batch, n_labels)
-        probs = model.probabilities(logits)
+    probs = model.judge(x)
     if not np.isfinite(probs).all():
         name = model.path.name if model.path else "the model"
         raise ModelError(f"{name} gave NaN or infinite outputs; the model is broken and nothing was judged by it")
@@ -391,17 +414,16 @@ class _Plan:
     """
 
     model_threads: int
-    torch_threads: int
+    model_thread_width: int  # threads each forward pass may use (torch's intra-op threads)
     batch_size: int
 
     @classmethod
-    def for_device(cls, device: torch.device, batch_size: int) -> _Plan:
-        if device.type != "cpu":
-            return cls(1, torch.get_num_threads(), batch_size)
+    def for_model(cls, model, batch_size: int) -> _Plan:
         cores = usable_cores()
+        if model.device.type != "cpu":
+            return cls(1, cores, batch_size)
         model_threads = max(1, min(cores, MAX_CPU_MODEL_THREADS))
-        torch_threads = max(1, min(torch.get_num_threads(), cores // model_threads))
-        return cls(model_threads, torch_threads, min(batch_size, CPU_BATCH))
+        return cls(model_threads, max(1, cores // model_threads), min(batch_size, CPU_BATCH))
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -416,20 +438,6 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
-
-
-@contextlib.contextmanager
-def _torch_threads(device: torch.device, threads: int) -> Iterator[None]:
-    """torch's intra-op threads for this run (CPU only), restored afterwards."""
-    before = torch.get_num_threads()
-    if device.type != "cpu" or threads == before:
-        yield
-        return
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -106,49 +107,79 @@ def cut_windows(mel: np.ndarray, starts: list[int], window_frames: int) -> np.nd
 
 
 @functools.lru_cache(maxsize=8)
-def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """librosa's mel filterbank with melspectrogram's defaults: (n_mels, 1 + n_fft // 2)."""
+def _analysis_kit(sample_rate: int, n_fft: int, n_mels: int) -> tuple[np.ndarray, np.ndarray]:
+    """librosa's STFT window (periodic Hann, float64, as a column) and mel filterbank (melspectrogram's
+    defaults: (n_mels, 1 + n_fft // 2) float32), computed with librosa once per machine and kept in the
+    cache folder: importing librosa's signal code costs about 2 s, which a one-file classify should not pay.
+    """
+    from tagger import paths
+
+    name = f"mel-kit-{sample_rate}-{n_fft}-{n_mels}.npz"
+    try:
+        folder = paths.cache_dir() / "features"
+        with np.load(folder / name) as kit:
+            window, basis = kit["window"], kit["basis"]
+        if window.shape == (n_fft, 1) and basis.shape == (n_mels, 1 + n_fft // 2):
+            return _read_only(window), _read_only(basis)
+    except (OSError, ValueError, KeyError):
+        pass
+    window = librosa.filters.get_window("hann", n_fft, fftbins=True).reshape(n_fft, 1)
     basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
-    basis.setflags(write=False)
-    return basis
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{os.getpid()}.tmp.npz"
+        np.savez(tmp, window=window, basis=basis)
+        os.replace(tmp, folder / name)
+    except OSError:
+        pass  # an unwritable cache only costs the next run the same 2 s
+    return _read_only(window), _read_only(basis)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def _log_mel_span(audio: np.ndarray, cfg: FeatureConfig, start: int, stop: int) -> np.ndarray:
+    """Frames [start, stop) of log_mel(audio, cfg), bit for bit: (stop - start, n_mels) float32.
+
+    Frame t of log_mel (librosa's centred STFT, zero padding) is the FFT of the n_fft samples
+    centred on t * hop; the span's samples are cut from the zero-padded signal and transformed
+    the way librosa.stft does it (window * frames in float64, numpy's rfft, complex64), then
+    power, the filterbank product and the log as melspectrogram and log_mel do.
+    """
+    hop, n_fft = cfg.hop_length, cfg.n_fft
+    window, basis = _analysis_kit(cfg.sample_rate, n_fft, cfg.n_mels)
+    half = n_fft // 2
+    first, last = start * hop - half, (stop - 1) * hop + half  # padded-sample span
+    segment = np.zeros(last - first, dtype=audio.dtype)
+    lo, hi = max(first, 0), min(last, len(audio))
+    segment[lo - first : hi - first] = audio[lo:hi]
+    frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop].T  # (n_fft, frames)
+    spectrum = np.fft.rfft(window * frames, axis=-2).astype(np.complex64)
+    power = np.asfortranarray(np.abs(spectrum) ** 2)  # (bins, frames), stft's layout
+    mel = np.einsum("...ft,mf->...mt", power, basis, optimize=True)  # as librosa's melspectrogram
+    return np.ascontiguousarray(LOG_FUNCTIONS[cfg.log](mel.astype(np.float32)).T, dtype=np.float32)
 
 
 def log_mel_windows(audio: np.ndarray, cfg: FeatureConfig, starts: list[int]) -> np.ndarray:
     """Exactly cut_windows(log_mel(audio, cfg), starts, cfg.window_frames), bit for bit, but
     computing only the frames the windows cover: (n_windows, window_frames, n_mels) float32.
 
-    Frame t of log_mel (librosa's centred STFT, zero padding) is the FFT of the n_fft samples
-    centred on t * hop; each window's frames are cut from the padded signal and transformed
-    with the same STFT, power, filterbank product and log as log_mel. For a 6-minute track with
-    8 windows that is 1,496 frames instead of 27,500. tests/test_audio_features.py checks the
-    equality against log_mel on many lengths.
+    For a 6-minute track with 8 windows that is 1,496 frames instead of 27,500. When the windows
+    cover most of a short clip, its frames are computed once and the windows cut from them.
+    tests/test_audio_features.py checks the equality against log_mel on many lengths.
     """
-    hop, n_fft, width = cfg.hop_length, cfg.n_fft, cfg.window_frames
-    try:
-        compress = LOG_FUNCTIONS[cfg.log]
-    except KeyError:
-        raise ValueError(f"unknown log compression {cfg.log!r}") from None
-    n_frames = 1 + len(audio) // hop  # what the centred STFT of the whole track yields
-    half = n_fft // 2
-    spectra, lengths = [], []
-    for start in starts:
-        stop = min(start + width, n_frames)
-        first, last = start * hop - half, (stop - 1) * hop + half  # padded-sample span
-        segment = np.zeros(last - first, dtype=audio.dtype)
-        lo, hi = max(first, 0), min(last, len(audio))
-        segment[lo - first : hi - first] = audio[lo:hi]
-        stft = librosa.stft(segment, n_fft=n_fft, hop_length=hop, center=False)  # (bins, frames)
-        spectra.append(np.abs(stft) ** 2)
-        lengths.append(stop - start)
-    power = np.asfortranarray(np.concatenate(spectra, axis=1))  # (bins, frames), stft's layout
-    basis = _mel_basis(cfg.sample_rate, n_fft, cfg.n_mels)
-    mel = np.einsum("...ft,mf->...mt", power, basis, optimize=True)  # as librosa's melspectrogram
-    frames = compress(mel.astype(np.float32)).T  # (frames, n_mels)
+    if cfg.log not in LOG_FUNCTIONS:
+        raise ValueError(f"unknown log compression {cfg.log!r}")
+    width = cfg.window_frames
+    n_frames = 1 + len(audio) // cfg.hop_length  # what the centred STFT of the whole track yields
+    if 2 * len(starts) * width >= n_frames:
+        return cut_windows(_log_mel_span(audio, cfg, 0, n_frames), starts, width)
     out = np.zeros((len(starts), width, cfg.n_mels), dtype=np.float32)
-    row = 0
-    for i, length in enumerate(lengths):
-        out[i, :length] = frames[row : row + length]
-        row += length
+    for i, start in enumerate(starts):
+        stop = min(start + width, n_frames)
+        out[i, : stop - start] = _log_mel_span(audio, cfg, start, stop)
     return out
 
 
@@ -164,10 +195,7 @@ def track_windows(path: Path, cfg: FeatureConfig, max_windows: int) -> TrackWind
     audio = load_audio(path, cfg.sample_rate)
     n_frames = 1 + len(audio) // cfg.hop_length  # len(log_mel(audio, cfg))
     starts = window_starts(n_frames, cfg.window_frames, max_windows)
-    if 2 * len(starts) * cfg.window_frames < n_frames:  # windows cover under half the track
-        windows = log_mel_windows(audio, cfg, starts)
-    else:  # same numbers; one STFT over the whole clip is quicker here
-        windows = cut_windows(log_mel(audio, cfg), starts, cfg.window_frames)
+    windows = log_mel_windows(audio, cfg, starts)
     return TrackWindows(
         windows=windows,
         starts_seconds=tuple(cfg.frames_to_seconds(s) for s in starts),

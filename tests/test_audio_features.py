@@ -166,3 +166,17 @@ def test_feature_config_round_trips_and_refuses_unknown_keys():
     assert FeatureConfig.from_dict(CFG.to_dict()) == CFG
     with pytest.raises(ValueError, match="unknown feature settings"):
         FeatureConfig.from_dict({**CFG.to_dict(), "fmax": 8000})
+
+
+@pytest.mark.parametrize("seconds", [0.3, 3.0, 17.7])
+def test_resampling_is_librosas_soxr_hq_bit_for_bit(seconds):
+    import librosa
+
+    from tagger.audio import resample
+
+    audio = noise(seconds, sr=22050, seed=3)
+    expected = librosa.resample(audio, orig_sr=22050, target_sr=16000, res_type="soxr_hq")
+    assert resample(audio, 22050, 16000).tobytes() == expected.tobytes()
+    stereo_rate = resample(audio, 44100, 16000)
+    assert stereo_rate.tobytes() == librosa.resample(audio, orig_sr=44100, target_sr=16000,
+                                                     res_type="soxr_hq").tobytes()
