@@ -26,6 +26,9 @@ def discover() -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from tagger.quiet import filter_decoder_noise
+
+    filter_decoder_noise()  # libmpg123's notes about seeked frames would drown the numbers
     args = list(sys.argv[1:] if argv is None else argv)
     passthrough: list[str] = []
     if "--" in args:

@@ -25,6 +25,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point shared by `genrenet-gui` and `genrenet gui`."""
+    if argv is None:  # run as the genrenet-gui command
+        from tagger.quiet import filter_decoder_noise
+
+        filter_decoder_noise()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot is not None and args.folder is None:
         print("genrenet gui: --screenshot needs a FOLDER", file=sys.stderr)

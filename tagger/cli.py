@@ -41,6 +41,14 @@ _LISTED = (DecisionStatus.PENDING, DecisionStatus.ACCEPTED, DecisionStatus.REJEC
            DecisionStatus.EDITED, DecisionStatus.WRITTEN)
 
 
+def run() -> int:
+    """The `genrenet` command: main() with decoder noise kept off the terminal (tagger.quiet)."""
+    from tagger.quiet import filter_decoder_noise
+
+    filter_decoder_noise()
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _raw_file_names_on_the_terminal()
     parser = build_parser()

@@ -16,7 +16,7 @@ from typing import Any
 import librosa
 import numpy as np
 
-from tagger.audio import load_audio
+from tagger.audio import Segments, load_audio
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +148,24 @@ def _log_mel_span(audio: np.ndarray, cfg: FeatureConfig, start: int, stop: int) 
     the way librosa.stft does it (window * frames in float64, numpy's rfft, complex64), then
     power, the filterbank product and the log as melspectrogram and log_mel do.
     """
-    hop, n_fft = cfg.hop_length, cfg.n_fft
-    window, basis = _analysis_kit(cfg.sample_rate, n_fft, cfg.n_mels)
-    half = n_fft // 2
-    first, last = start * hop - half, (stop - 1) * hop + half  # padded-sample span
+    first, last = _span(cfg, start, stop)
     segment = np.zeros(last - first, dtype=audio.dtype)
     lo, hi = max(first, 0), min(last, len(audio))
     segment[lo - first : hi - first] = audio[lo:hi]
+    return _log_mel_of(segment, cfg)
+
+
+def _span(cfg: FeatureConfig, start: int, stop: int) -> tuple[int, int]:
+    """The samples [first, last) that frames [start, stop) of the centred STFT are made of (the
+    zero padding before the track's start and after its end included)."""
+    half = cfg.n_fft // 2
+    return start * cfg.hop_length - half, (stop - 1) * cfg.hop_length + half
+
+
+def _log_mel_of(segment: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Log-mel frames of samples already cut (and padded) for them: (frames, n_mels) float32."""
+    hop, n_fft = cfg.hop_length, cfg.n_fft
+    window, basis = _analysis_kit(cfg.sample_rate, n_fft, cfg.n_mels)
     frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop].T  # (n_fft, frames)
     spectrum = np.fft.rfft(window * frames, axis=-2).astype(np.complex64)
     power = np.asfortranarray(np.abs(spectrum) ** 2)  # (bins, frames), stft's layout
@@ -191,13 +202,29 @@ class TrackWindows:
 
 
 def track_windows(path: Path, cfg: FeatureConfig, max_windows: int) -> TrackWindows:
-    """Decode a file and cut the analysis windows the model judges it by. Raises AudioError."""
-    audio = load_audio(path, cfg.sample_rate)
-    n_frames = 1 + len(audio) // cfg.hop_length  # len(log_mel(audio, cfg))
-    starts = window_starts(n_frames, cfg.window_frames, max_windows)
-    windows = log_mel_windows(audio, cfg, starts)
-    return TrackWindows(
-        windows=windows,
-        starts_seconds=tuple(cfg.frames_to_seconds(s) for s in starts),
-        duration=len(audio) / cfg.sample_rate,
-    )
+    """Decode a file and cut the analysis windows the model judges it by. Raises AudioError.
+
+    A long track is not decoded whole: only the samples its windows need are (audio.Segments),
+    which gives the same windows within float rounding (tests/test_audio_features.py)."""
+    with Segments(path, cfg.sample_rate) as source:
+        n_frames = 1 + source.length // cfg.hop_length  # len(log_mel(load_audio(path), cfg))
+        starts = window_starts(n_frames, cfg.window_frames, max_windows)
+        if 2 * len(starts) * cfg.window_frames >= n_frames:  # most of it: decode it whole
+            audio = load_audio(path, cfg.sample_rate)
+            windows = log_mel_windows(audio, cfg, starts)
+        else:
+            windows = _segment_windows(source, cfg, starts, n_frames)
+            source.check_not_silent()
+        duration = source.length / cfg.sample_rate
+    return TrackWindows(windows=windows, starts_seconds=tuple(cfg.frames_to_seconds(s) for s in starts),
+                        duration=duration)
+
+
+def _segment_windows(source: Segments, cfg: FeatureConfig, starts: list[int], n_frames: int) -> np.ndarray:
+    """log_mel_windows over the decoded parts: each window's frames from the samples they span."""
+    width = cfg.window_frames
+    out = np.zeros((len(starts), width, cfg.n_mels), dtype=np.float32)
+    for i, start in enumerate(starts):
+        stop = min(start + width, n_frames)
+        out[i, : stop - start] = _log_mel_of(source.read(*_span(cfg, start, stop)), cfg)
+    return out

@@ -180,3 +180,33 @@ def test_resampling_is_librosas_soxr_hq_bit_for_bit(seconds):
     stereo_rate = resample(audio, 44100, 16000)
     assert stereo_rate.tobytes() == librosa.resample(audio, orig_sr=44100, target_sr=16000,
                                                      res_type="soxr_hq").tobytes()
+
+
+def _whole_track_windows(path, max_windows=8):
+    audio = load_audio(path, CFG.sample_rate)
+    starts = window_starts(1 + len(audio) // CFG.hop_length, CFG.window_frames, max_windows)
+    return log_mel_windows(audio, CFG, starts)
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(22050, 1), (44100, 2)])
+def test_a_long_track_decoded_in_parts_gives_the_whole_tracks_windows(tmp_path, rate, channels):
+    audio = np.concatenate([tone(40, sr=rate, seed=1), noise(50, sr=rate, seed=2), tone(30, sr=rate, seed=3)])
+    path = tmp_path / "long.mp3"
+    sf.write(str(path), np.stack([audio] * channels, axis=1) if channels == 2 else audio, rate, format="MP3")
+    parts = track_windows(path, CFG, 8)
+    whole = _whole_track_windows(path)
+    assert parts.windows.shape == whole.shape == (8, CFG.window_frames, CFG.n_mels)
+    np.testing.assert_allclose(parts.windows, whole, atol=1e-4)
+    assert parts.duration == pytest.approx(len(load_audio(path, CFG.sample_rate)) / CFG.sample_rate)
+
+
+@pytest.mark.shared_data
+def test_real_full_tracks_decoded_in_parts_give_the_whole_tracks_windows(shared_data):
+    for path in sorted((shared_data / "fulltracks").glob("*.mp3")):
+        np.testing.assert_allclose(track_windows(path, CFG, 8).windows, _whole_track_windows(path), atol=1e-4)
+
+
+def test_a_long_silent_track_is_still_an_error(tmp_path):
+    path = write_mp3(tmp_path / "silence.mp3", np.zeros(SR * 90, dtype=np.float32))
+    with pytest.raises(AudioError, match="silent"):
+        track_windows(path, CFG, 8)

@@ -28,10 +28,11 @@ def register(name: str) -> Callable[[F], F]:
 
 
 def build(arch: str, **arch_kwargs) -> nn.Module:
-    _load_builtin_models()
+    _load_builtin_models(wanted=arch)
     try:
         constructor = REGISTRY[arch]
     except KeyError:
+        _load_builtin_models()
         known = ", ".join(sorted(REGISTRY))
         raise KeyError(f"unknown architecture {arch!r} (known: {known})") from None
     return constructor(**arch_kwargs)
@@ -42,13 +43,17 @@ def available() -> list[str]:
     return sorted(REGISTRY)
 
 
-def _load_builtin_models() -> None:
-    # Imported lazily so `import tagger.models` stays cheap; each module registers itself.
-    from tagger.models import compact  # noqa: F401
+# Imported lazily so `import tagger.models` stays cheap; each module registers itself. The
+# torchvision networks come last: importing torchvision costs about 2 s, paid only for them.
+_BUILTIN = ("compact", "musicnn", "short_chunk", "vision")
 
-    for optional in ("musicnn", "vision", "short_chunk"):
+
+def _load_builtin_models(wanted: str | None = None) -> None:
+    for name in _BUILTIN:
+        if wanted is not None and wanted in REGISTRY:
+            return
         try:
-            __import__(f"tagger.models.{optional}")
+            __import__(f"tagger.models.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"tagger.models.{optional}":
+            if exc.name != f"tagger.models.{name}":
                 raise
