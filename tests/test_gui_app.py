@@ -534,3 +534,18 @@ def test_a_cli_apply_shows_in_the_app_as_written_without_reclassifying(qtbot, wi
     assert "4 unchanged" in window._scan_summary
     assert all(r.prediction is not None for r in window.model.rows())
     assert newest_prediction() == before
+
+
+def test_review_page_round_trips_the_write_policy_and_keep_mtime(qtbot):
+    from gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), ["Rock"])
+    qtbot.addWidget(dialog)
+    page = dialog.review
+    page.policy.setCurrentIndex(page.policy.findData("add"))
+    page.keep_mtime.setChecked(True)
+    saved = page.save()
+    assert saved["write_policy"] == "add" and saved["keep_mtime"] is True
+    again = SettingsDialog(Settings().with_changes(**saved), ["Rock"])
+    qtbot.addWidget(again)
+    assert again.review.policy.currentData() == "add" and again.review.keep_mtime.isChecked()
