@@ -115,6 +115,7 @@ def _analysis_kit(sample_rate: int, n_fft: int, n_mels: int) -> tuple[np.ndarray
     from tagger import paths
 
     name = f"mel-kit-{sample_rate}-{n_fft}-{n_mels}.npz"
+    folder: Path | None = None
     try:
         folder = paths.cache_dir() / "features"
         with np.load(folder / name) as kit:
@@ -125,13 +126,14 @@ def _analysis_kit(sample_rate: int, n_fft: int, n_mels: int) -> tuple[np.ndarray
         pass
     window = librosa.filters.get_window("hann", n_fft, fftbins=True).reshape(n_fft, 1)
     basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{name}.{os.getpid()}.tmp.npz"
-        np.savez(tmp, window=window, basis=basis)
-        os.replace(tmp, folder / name)
-    except OSError:
-        pass  # an unwritable cache only costs the next run the same 2 s
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{name}.{os.getpid()}.tmp.npz"
+            np.savez(tmp, window=window, basis=basis)
+            os.replace(tmp, folder / name)
+        except OSError:
+            pass  # an unwritable cache only costs the next run the same 2 s
     return _read_only(window), _read_only(basis)
 
 

@@ -146,18 +146,22 @@ def _export(path: Path, model_id: str, graph: Path, meta_file: Path) -> dict:
         "temperature": loaded.temperature, "arch_kwargs": _plain(loaded.arch_kwargs),
         "metrics": _plain(loaded.metrics), "trained_on": _plain(loaded.trained_on),
     }
-    graph.parent.mkdir(parents=True, exist_ok=True)
     tmp = graph.with_name(f".{graph.name}.{os.getpid()}.tmp")
     try:
-        _export_graph(loaded, tmp)
-        _check_against_torch(loaded, tmp)
-        os.replace(tmp, graph)
+        try:
+            graph.parent.mkdir(parents=True, exist_ok=True)
+            _export_graph(loaded, tmp)
+            _check_against_torch(loaded, tmp)
+            os.replace(tmp, graph)
+        except OSError as exc:  # an unwritable cache folder: PyTorch it is, this time
+            raise ExportError(f"the exported graph cannot be kept in {graph.parent} ({exc})") from None
         meta["usable"] = True
     except ExportError as exc:
         meta.update(usable=False, why=str(exc))
         log.info("%s runs on PyTorch: %s", path.name, exc)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     _write_json(meta_file, meta)
     return meta
 
@@ -203,5 +207,6 @@ def _write_json(dest: Path, data: dict) -> None:
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, dest)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         log.info("could not keep %s (%s); the model is exported again next time", dest, exc)

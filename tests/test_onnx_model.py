@@ -76,3 +76,12 @@ def test_a_one_file_classify_with_an_exported_model_never_imports_torch(tmp_path
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     assert "no torch" in done.stdout and "Tone" in done.stdout
+
+
+def test_an_unwritable_cache_folder_means_pytorch_not_a_crash(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "models").write_text("a file where the exports folder should be")
+    monkeypatch.setenv("GENRENET_CACHE_DIR", str(cache))
+    model = load_model(train_tiny_model(tmp_path / "m.pt"), "cpu")
+    assert model.backend == "torch" and model.labels == ("Tone", "Noise")
