@@ -339,8 +339,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.decisions:
         session = _Session.from_decisions_file(args.decisions, settings)
         plans = session.decided_plans()
-    elif args.reviewed:
+    elif args.reviewed and args.paths:
         session = _Session.open(args.paths, args, settings, out, classify=False)
+        plans = session.decided_plans()
+    elif args.reviewed:
+        session = _Session.reviewed(settings)
         plans = session.decided_plans()
     elif args.paths:
         session = _Session.open(args.paths, args, settings, out, classify=True, genre_model=True)
@@ -616,6 +619,16 @@ class _Session:
         return session
 
     @classmethod
+    def reviewed(cls, settings) -> _Session:
+        """Every file with an accepted or edited decision, as the library last saw it (or read
+        now, when the library cache does not know it: decisions outlive the cache)."""
+        session = cls.stores()
+        decided = [p for p, r in session.store.all().items() if r.status in DECIDED]
+        session.review = Review(session.store, policy=settings.write_policy)
+        session.review.add_tracks([session.library.track(p) or _read_now(p) for p in sorted(decided)])
+        return session
+
+    @classmethod
     def from_decisions_file(cls, path: Path, settings) -> _Session:
         """A reviewed list as the user's own decisions (validated whole before anything is written)."""
         wanted = _read_decisions(path)
@@ -625,13 +638,7 @@ class _Session:
         for file in wanted:
             # the file as the library read it, however the path is spelled; else read it now
             known = session.library.track(file) or session.library.track(Path(os.path.realpath(file)))
-            if known is not None:
-                tracks.append(known)
-            else:
-                try:
-                    tracks.append(read_track(file))
-                except FileError as exc:
-                    tracks.append(Track(file, Fingerprint(-1, -1), error=str(exc)))
+            tracks.append(known or _read_now(file))
         review.add_tracks(tracks)
         for i, genres in enumerate(wanted.values()):
             review.set_genres([i], genres)
@@ -642,6 +649,14 @@ class _Session:
         review = self.review
         return [review.plan(it) for it in review.items
                 if it.status in (*DECIDED, DecisionStatus.WRITTEN) or it.track.error]
+
+
+def _read_now(path: Path) -> Track:
+    """The file as it is now (a Track with the reason when it cannot be read)."""
+    try:
+        return read_track(path)
+    except FileError as exc:
+        return Track(path, Fingerprint(-1, -1), error=str(exc))
 
 
 def _read_decisions(path: Path) -> dict[Path, tuple[str, ...]]:

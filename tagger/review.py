@@ -348,13 +348,6 @@ class Review:
     def index_of(self, path: Path) -> int | None:
         return self._index.get(path)
 
-    def item(self, path: Path) -> ReviewItem | None:
-        i = self._index.get(path)
-        return None if i is None else self.items[i]
-
-    def positions(self, paths: Iterable[Path]) -> list[int]:
-        return [i for i in (self._index.get(Path(p)) for p in paths) if i is not None]
-
     def clear(self) -> None:
         self.items, self._index = [], {}
 

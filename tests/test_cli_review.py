@@ -104,3 +104,15 @@ def test_review_json_is_stable_for_scripts(capsys, music_folder, tiny_model_path
     for line in lines:
         record = json.loads(line)
         assert record["status"] == "ok" and record["error"] is None
+
+
+def test_reviewed_decisions_are_written_even_after_the_cache_was_cleared(capsys, music_folder):
+    import shutil as _shutil
+
+    from tagger import paths
+
+    run(capsys, "review", "set", str(music_folder / NOISE), "--genre", "Drone")
+    _shutil.rmtree(paths.cache_dir())
+    code, records, _ = run(capsys, "apply", "--reviewed", "--json")
+    assert code == 0 and [r["written"] for r in records] == [True]
+    assert read_tags(music_folder / NOISE).genres == ("Drone",)
