@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from unittest import mock
 
 import mutagen
 import numpy as np
@@ -146,13 +147,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ("walk only (iter_audio_files)", t_walk)]
         first: dict[int, float] = {}
         for workers in args.workers:
-            def first_scan(r: int, workers: int = workers) -> None:
-                with Library(base / f"first-w{workers}-{r}.sqlite", workers=workers) as lib:
+            def first_scan(r: int, workers: int = workers, tag: str = "") -> None:
+                with Library(base / f"first-w{workers}{tag}-{r}.sqlite", workers=workers) as lib:
                     report = lib.scan([root])
                 assert report.new == n and report.reopened == n and not report.errors
 
             first[workers] = best_of(args.repeats, first_scan, before)
-            rows.append((f"first scan, {workers} reading thread(s)", first[workers]))
+            label = "1 reading thread" if workers == 1 else f"up to {workers} threads, adaptive (default)"
+            rows.append((f"first scan, {label}", first[workers]))
+            if workers > 1:  # what the scan did before it adapted: threads whatever the disk
+                with mock.patch("tagger.library.SLOW_READ_S", -1.0):
+                    always = best_of(args.repeats, lambda r: first_scan(r, tag="-always"), before)
+                rows.append((f"first scan, {workers} threads always", always))
 
         db = base / "rescan.sqlite"
         with Library(db) as lib:
