@@ -524,3 +524,34 @@ def test_cancelled_scan_reports_through_found_only_what_it_listed(lib, music_fol
     assert report.cancelled
     assert [t.path for b in batches for t in b] == [t.path for t in report.tracks]
     assert len(report.tracks) == 2
+
+
+def test_tags_are_read_in_threads_only_after_reads_waited_on_the_disk(tmp_path, music_folder, monkeypatch):
+    """A slow disk cannot be made on demand: a read that sleeps stands for one that waits."""
+    import threading
+    import time
+
+    import tagger.library as library_module
+
+    real_read = library_module.read_track
+    threads_used: list[str] = []
+
+    def waiting_read(path, fingerprint=None):
+        threads_used.append(threading.current_thread().name)
+        time.sleep(0.003)
+        return real_read(path, fingerprint)
+
+    monkeypatch.setattr(library_module, "read_track", waiting_read)
+    lib = Library(tmp_path / "lib.sqlite", workers=4)
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = sorted(music_folder.rglob("*.mp3"))
+    jobs = [(p, None) for p in files]
+    with ThreadPoolExecutor(4) as executor:
+        lib._read_tracks(jobs, executor)  # quick so far: read here, one after another
+        first = set(threads_used)
+        threads_used.clear()
+        lib._read_tracks(jobs, executor)  # the first chunk waited: now in the workers
+    assert first == {threading.current_thread().name}
+    assert threading.current_thread().name not in threads_used
+    lib.close()
