@@ -365,7 +365,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     outcome = ops.write_decisions(
         session.library, session.store, [p.decision() for p in to_write],
         id3_version=args.id3_version or settings.id3_version, separator=settings.separator, force=args.force,
-        keep_mtime=settings.keep_mtime if args.keep_mtime is None else args.keep_mtime, description=f"genrenet apply ({_n(len(to_write), 'file')})", progress=ProgressLine("writing"))
+        keep_mtime=settings.keep_mtime if args.keep_mtime is None else args.keep_mtime,
+        description=f"genrenet apply ({_n(len(to_write), 'file')})", progress=ProgressLine("writing"))
     report = outcome.report
     errors = dict(report.errors)
     written = set(report.written) | set(report.unchanged)
