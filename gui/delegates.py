@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QCompleter,
     QStyle,
@@ -106,8 +107,18 @@ class GenreDelegate(QStyledItemDelegate):
         editor.lineEdit().selectAll()
 
     def setModelData(self, editor: QWidget, model, index: QModelIndex | QPersistentModelIndex) -> None:
+        """The edited row, or every selected row when the edited one is among them (as Picard
+        and Mp3tag edit a multi-selection)."""
         assert isinstance(editor, QComboBox)
-        model.setData(index, editor.currentText().strip(), Qt.ItemDataRole.EditRole)
+        text = editor.currentText().strip()
+        view = self.parent()
+        selection = view.selectionModel() if isinstance(view, QAbstractItemView) else None
+        targets = [QPersistentModelIndex(index)]
+        if selection is not None and selection.isRowSelected(index.row(), index.parent()):
+            targets = [QPersistentModelIndex(i) for i in selection.selectedRows(index.column())]
+        for target in targets:  # persistent: rows may move or leave the view as they change
+            if target.isValid():
+                model.setData(model.index(target.row(), target.column()), text, Qt.ItemDataRole.EditRole)
 
     def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem,
                              index: QModelIndex | QPersistentModelIndex) -> None:

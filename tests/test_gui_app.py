@@ -549,3 +549,22 @@ def test_review_page_round_trips_the_write_policy_and_keep_mtime(qtbot):
     again = SettingsDialog(Settings().with_changes(**saved), ["Rock"])
     qtbot.addWidget(again)
     assert again.review.policy.currentData() == "add" and again.review.keep_mtime.isChecked()
+
+
+def test_editing_the_genre_of_a_multi_selection_changes_every_selected_row(qtbot, window, music_folder):
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    window.table.selectAll()
+    index = window.proxy.index(1, Column.NEW)
+    editor = window.genre_delegate.createEditor(window.table.viewport(), QStyleOptionViewItem(), index)
+    editor.setCurrentText("Drone")
+    window.genre_delegate.setModelData(editor, window.proxy, index)
+    assert [r.genres for r in window.model.rows()] == [("Drone",)] * 4
+    window.table.clearSelection()
+    window.table.selectRow(0)
+    other = window.proxy.index(2, Column.NEW)  # not selected: only that row changes
+    editor.setCurrentText("Ambient")
+    window.genre_delegate.setModelData(editor, window.proxy, other)
+    assert sorted(r.genres for r in window.model.rows()) == [("Ambient",)] + [("Drone",)] * 3
