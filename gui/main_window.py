@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self._progress_done = (0, 0)
         self._user_chose_filter = False
         self._counts = ReviewCounts()
+        self._last_batch = None  # the newest write batch not fully undone (journal), for Undo
         self._ui_state = QSettings(str(paths.config_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
         self.review_store, store_problem = _open_review_store()
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         self.model.dataChanged.connect(self._on_model_data_changed)
 
         self._restore_ui_state()
+        self._refresh_undo_action()
         self._set_filter(Filter.ALL, user=False)
         self._update_actions()
         self._on_update_counts()
@@ -544,7 +546,7 @@ class MainWindow(QMainWindow):
         n = counts.to_write
         self.act_write.setText(f"&Write {n} Genre{'s' if n != 1 else ''}…" if n else "&Write Genres…")
         self.act_write.setEnabled(n > 0 and not self.writing and not self.busy)
-        self.act_undo.setEnabled(not self.writing and not self.busy)
+        self.act_undo.setEnabled(self._last_batch is not None and not self.writing and not self.busy)
         self.act_open.setEnabled(not self.writing)
 
     # --- opening and scanning --------------------------------------------------------------
@@ -967,6 +969,7 @@ class MainWindow(QMainWindow):
         if outcome.errors:
             text += f"; {len(outcome.errors):,} could not be written (see Problems)"
         self._write_task_finished(text)
+        self._refresh_undo_action()
         if outcome.errors and not self._quiet:
             ErrorListDialog("Some files were not written", outcome.errors, self).exec()
         self.write_finished.emit()
@@ -981,8 +984,42 @@ class MainWindow(QMainWindow):
 
     _quiet = False  # tests and --screenshot set this: no modal dialogs pop up
 
+    def _refresh_undo_action(self) -> None:
+        """Undo Last Write names what it would undo, and is off when there is nothing to undo
+        (one small journal query)."""
+        from tagger.journal import Journal
+
+        try:
+            with Journal() as journal:
+                self._last_batch = next((b for b in journal.history() if not b.undone), None)
+            tip = ""
+        except GenrenetError as exc:
+            self._last_batch, tip = None, str(exc)
+        batch = self._last_batch
+        if batch is None:
+            self.act_undo.setText("&Undo Last Write")
+            self.act_undo.setToolTip(tip or "Nothing written yet that could be undone")
+        else:
+            left = batch.file_count - batch.restored
+            self.act_undo.setText(f"&Undo Last Write ({left:,} file{'s' if left != 1 else ''})")
+            self.act_undo.setToolTip(f"Put back the genres of batch {batch.id}: {batch.description}")
+        self._update_actions()
+
     def _on_undo(self) -> None:
-        self.undo(None)
+        """Ctrl+Z: ask first; the files on disk change."""
+        batch = self._last_batch
+        if batch is None:
+            return
+        left = batch.file_count - batch.restored
+        if not self._quiet:
+            answer = QMessageBox.question(
+                self, "Undo last write",
+                f"Put back the genres {left:,} file{'s' if left != 1 else ''} had before the write of "
+                f"{batch.created_at.replace('T', ' ')[:16]} ({batch.description})?\n\n"
+                "Files changed since then are left alone.")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.undo(batch.id)
 
     def undo(self, batch_id: int | None = None) -> None:
         """Undo one write batch off the UI thread (None: the last one not yet undone)."""
@@ -1007,6 +1044,7 @@ class MainWindow(QMainWindow):
             if outcome.errors:
                 text += f"; {len(outcome.errors):,} refused (see Problems)"
             self._end_stage(text)
+        self._refresh_undo_action()
         self.undo_finished.emit()
 
     def _on_undo_failed(self, message: str) -> None:

@@ -568,3 +568,16 @@ def test_editing_the_genre_of_a_multi_selection_changes_every_selected_row(qtbot
     editor.setCurrentText("Ambient")
     window.genre_delegate.setModelData(editor, window.proxy, other)
     assert sorted(r.genres for r in window.model.rows()) == [("Ambient",)] + [("Drone",)] * 3
+
+
+def test_undo_last_write_says_how_many_files_and_is_off_when_nothing_can_be_undone(qtbot, window, music_folder):
+    assert not window.act_undo.isEnabled()
+    open_and_classify(qtbot, window, music_folder)
+    window.model.set_genres([window.model.row_of(music_folder / "Artist B" / "03 tone.mp3"),
+                             window.model.row_of(music_folder / "Artist B" / "04 noise.mp3")], ["Drone"])
+    _write_in_app(qtbot, window, window.model.decisions())
+    assert window.act_undo.isEnabled() and "(2 files)" in window.act_undo.text()
+    with qtbot.waitSignal(window.undo_finished, timeout=CLASSIFY_TIMEOUT):
+        window._on_undo()  # quiet in tests: no question asked
+    assert not window.act_undo.isEnabled()
+    assert tcon(music_folder / "Artist B" / "03 tone.mp3") is None
