@@ -229,6 +229,17 @@ class MainWindow(QMainWindow):
         t.selectionModel().selectionChanged.connect(self._on_selection_changed)
         t.selectionModel().currentRowChanged.connect(self._on_selection_changed)
         self.table = t
+        # said in the table when a view or a search shows nothing, so an empty table is never a puzzle
+        self.empty_note = QLabel(t.viewport())
+        self.empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_note.setWordWrap(True)
+        self.empty_note.setEnabled(False)  # drawn in the palette's disabled (dimmed) text colour
+        note_layout = QVBoxLayout(t.viewport())
+        note_layout.addWidget(self.empty_note)
+        self.empty_note.hide()
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
+                       self.proxy.layoutChanged):
+            signal.connect(self._update_empty_note)
 
     def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, tip: str = "",
                 icon: QStyle.StandardPixmap | None = None, table_only: bool = False) -> QAction:
@@ -282,6 +293,7 @@ class MainWindow(QMainWindow):
         self.act_retrain = self._action("&Retrain…", self._on_retrain, None, "Train a model on your data")
         self.act_find = self._action("&Find", self._on_find, QKeySequence.StandardKey.Find)
         self.act_about = self._action("&About genrenet", self._on_about)
+        self.act_shortcuts = self._action("&Keyboard Shortcuts", self._on_shortcuts, "F1")
         self.filter_group = QActionGroup(self)
         self.filter_actions: dict[Filter, QAction] = {}
         for i, f in enumerate(Filter):
@@ -329,6 +341,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_settings)
         m.addAction(self.act_retrain)
         m = mb.addMenu("&Help")
+        m.addAction(self.act_shortcuts)
         m.addAction(self.act_about)
 
     def _build_toolbar(self) -> None:
@@ -539,8 +552,9 @@ class MainWindow(QMainWindow):
         counts = self._counts
         self.act_rescan.setEnabled(has_folder and not self.busy and not self.writing)
         self.act_cancel.setEnabled(self.busy)
+        decidable = any(self.model.row_at(r).track.error is None for r in rows)  # unreadable files take none
         for a in (self.act_accept, self.act_reject, self.act_reset, self.act_album, self.act_edit):
-            a.setEnabled(bool(rows) and not self.writing)
+            a.setEnabled(decidable and not self.writing)
         self.act_play.setEnabled(len(rows) == 1)
         self.act_accept_all.setEnabled(counts.classified > 0 and not self.writing)
         n = counts.to_write
@@ -571,6 +585,7 @@ class MainWindow(QMainWindow):
         self.model.clear()
         self.detail.set_row(None)
         self.table_stack.setCurrentWidget(self.table)
+        self.table.setFocus()  # A, R, Space and F2 work at once
         self._user_chose_filter = False
         self._set_filter(Filter.ALL, user=False)
         self._start_scan()
@@ -881,6 +896,16 @@ class MainWindow(QMainWindow):
         self.filter_actions[f].setChecked(True)
         self.proxy.set_mode(f)
         self._schedule_detail()
+
+    def _update_empty_note(self) -> None:
+        empty = self.model.rowCount() > 0 and self.proxy.rowCount() == 0
+        if empty:
+            view = FILTER_LABELS[self.proxy.mode]
+            needle = self.search.text().strip()
+            self.empty_note.setText(f"No tracks match \u201c{needle}\u201d in {view}." if needle else
+                                    f"No tracks in {view}." + (" Choose All to see every file."
+                                                               if self.proxy.mode != Filter.ALL else ""))
+        self.empty_note.setVisible(empty)
 
     def _on_search_changed(self, _text: str) -> None:
         self._search_timer.start()
@@ -1197,9 +1222,25 @@ class MainWindow(QMainWindow):
     def _on_banner_button(self) -> None:
         self._on_settings("Model")
 
+    def shortcuts(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every action that has a shortcut, in menu order."""
+        seen, out = set(), []
+        for action in self.findChildren(QAction):
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys and action not in seen:
+                seen.add(action)
+                out.append((keys, action.text().replace("&", "").rstrip("…")))
+        return out
+
+    def _on_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{what}</td></tr>" for keys, what in self.shortcuts())
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
     def _on_about(self) -> None:
+        from tagger import __version__
+
         QMessageBox.about(self, "About genrenet",
-                          "<b>genrenet</b><br>Consistent genre tags for your music collection, computed on your "
+                          f"<b>genrenet {__version__}</b><br>Consistent genre tags for your music collection, computed on your "
                           "own machine from the audio itself.<br><br>Review the uncertain predictions, write "
                           "the genres, undo any write.")
 

@@ -581,3 +581,43 @@ def test_undo_last_write_says_how_many_files_and_is_off_when_nothing_can_be_undo
         window._on_undo()  # quiet in tests: no question asked
     assert not window.act_undo.isEnabled()
     assert tcon(music_folder / "Artist B" / "03 tone.mp3") is None
+
+
+def test_keyboard_focus_is_on_the_table_after_a_folder_opens(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    assert window.focusWidget() is window.table
+
+
+def test_an_unreadable_file_takes_no_accept_or_reject(qtbot, window, music_folder):
+    broken = music_folder / "Artist B" / "broken.mp3"
+    broken.write_bytes(b"this is not audio")
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    window.table.clearSelection()
+    window.table.selectRow(window.proxy.mapFromSource(window.model.index(window.model.row_of(broken), 0)).row())
+    window._update_actions()
+    assert not window.act_accept.isEnabled() and not window.act_reject.isEnabled()
+
+
+def test_help_lists_the_shortcuts_and_about_shows_the_version(window):
+    from tagger import __version__
+
+    shortcuts = dict((what, keys) for keys, what in window.shortcuts())
+    assert shortcuts["Accept"] == "A" and shortcuts["Reject"] == "R" and "Undo Last Write" in shortcuts
+    assert window.act_shortcuts.shortcut().toString() == "F1"
+    assert __version__
+
+
+def test_a_view_or_search_that_shows_nothing_says_so(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    window.search.setText("no such track anywhere")
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 0)
+    qtbot.waitUntil(lambda: window.empty_note.isVisibleTo(window))
+    assert "No tracks match" in window.empty_note.text()
+    window.search.setText("")
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 4)
+    assert not window.empty_note.isVisibleTo(window)
+    window._set_filter(Filter.ERRORS, user=True)
+    qtbot.waitUntil(lambda: window.empty_note.isVisibleTo(window))
+    assert window.empty_note.text() == "No tracks in Errors. Choose All to see every file."
