@@ -42,6 +42,8 @@ def make_app():
 
     app = QApplication.instance()
     if app is None:
+        # Qt Multimedia's start-up notes (FFmpeg version, VA-API, PulseAudio) are not the user's business
+        os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
         app = QApplication(sys.argv[:1])
     app.setApplicationName("genrenet")
     app.setApplicationDisplayName("genrenet")

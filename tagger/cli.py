@@ -33,7 +33,7 @@ from tagger.review import (
     review_order,
 )
 from tagger.review_store import ReviewStore
-from tagger.scan import read_track
+from tagger.scan import path_order_key, read_track
 from tagger.tags import genre_problem
 from tagger.track import DecisionStatus, Fingerprint, Track
 
@@ -243,7 +243,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
     taxonomy = _taxonomy(settings)
     report = _scan(args.paths)
     out = Output(args.json)
-    for track, result in _classify(report.tracks, model, args, settings):
+    # in path order, and after the progress line is done (results come in completion order)
+    results = sorted(_classify(report.tracks, model, args, settings), key=lambda tr: path_order_key(str(tr[0].path)))
+    for track, result in results:
         fields = _track_fields(track)
         if result.prediction is not None:
             top = [(taxonomy.name_for(label), p) for label, p in result.prediction.top(args.top_k)]
