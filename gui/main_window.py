@@ -66,6 +66,7 @@ from tagger.ops import UndoOutcome, WriteOutcome
 from tagger.review import Review, ReviewCounts, Skip
 from tagger.review_store import ReviewStore, ReviewStoreError
 from tagger.settings import Settings, load_settings, save_settings
+from tagger.tags import SUPPORTED_FORMATS
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ MAX_RECENT = 10
 DEFAULT_WIDTHS = {
     Column.STATUS: 90, Column.TITLE: 180, Column.ARTIST: 120, Column.ALBUM: 130, Column.CURRENT: 100,
     Column.PREDICTED: 110, Column.CONFIDENCE: 110, Column.NEW: 120, Column.FILE: 180,
+    Column.FORMAT: 80,
 }
 
 
@@ -628,13 +630,15 @@ class MainWindow(QMainWindow):
             self.classification_finished.emit()
             return
         found = len(report.tracks)
+        skipped = report.skipped_summary()
         if found == 0:
             self._end_stage("")
-            self._show_banner(f"No mp3 files in {self.folder}.", button=None)
+            self._show_banner(f"No supported audio files in {self.folder} (genrenet reads {SUPPORTED_FORMATS})."
+                              + (f" {skipped}." if skipped else ""), button=None)
             self.classification_finished.emit()
             return
         self._scan_summary = (f"{found:,} files ({report.new:,} new, {report.changed:,} changed, "
-                              f"{report.unchanged:,} unchanged)")
+                              f"{report.unchanged:,} unchanged)" + (f"; {skipped}" if skipped else ""))
         self._start_classify()
 
     def _on_scan_failed(self, message: str) -> None:
@@ -1305,7 +1309,7 @@ class WriteSummaryDialog(QDialog):
         view.horizontalHeader().setStretchLastSection(True)
         view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
         head = QLabel(f"<b>{n:,} file{'s' if n != 1 else ''}</b> will get a new genre tag "
-                      f"(ID3 v2.{settings.id3_version} for files without a tag). Only the genre frame changes; "
+                      f"(MP3 files without a tag get ID3 v2.{settings.id3_version}). Only the genre field changes; "
                       "you can undo this write from the Tags menu.")
         head.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

@@ -118,7 +118,7 @@ class ReviewPage(Page):
         form.addRow(_hint(description("genres_to_write")))
         form.addRow("Separator:", self.separator)
         form.addRow(_hint(description("separator")))
-        form.addRow("ID3 version:", self.id3)
+        form.addRow("ID3 version (MP3):", self.id3)
         form.addRow(_hint(description("id3_version")))
         form.addRow("", self.keep_mtime)
         form.addRow(_hint(description("keep_mtime")))

@@ -40,6 +40,7 @@ class Column(IntEnum):
     CONFIDENCE = 6
     NEW = 7
     FILE = 8
+    FORMAT = 9
 
 
 HEADERS = {
@@ -52,6 +53,7 @@ HEADERS = {
     Column.CONFIDENCE: "Confidence",
     Column.NEW: "Genre to write",
     Column.FILE: "File",
+    Column.FORMAT: "Format",
 }
 
 HEADER_TIPS = {
@@ -263,6 +265,8 @@ class TrackTableModel(QAbstractTableModel):
             return row.genre_text
         if col == Column.FILE:
             return t.path.name
+        if col == Column.FORMAT:
+            return t.format
         return None
 
     def _tooltip(self, row: Row, col: int) -> str | None:
@@ -443,6 +447,8 @@ def _sort_key(row: Row, col: Column) -> tuple:
         return (1, 0.0) if c is None else (0, c)
     if col == Column.NEW:
         return _text_key(row.genre_text)
+    if col == Column.FORMAT:
+        return (*_text_key(t.format), str(t.path).casefold())
     return (0, str(t.path).casefold())
 
 

@@ -1,4 +1,10 @@
-"""Decode audio files to mono float32 at the model's sample rate."""
+"""Decode audio files to mono float32 at the model's sample rate.
+
+libsndfile decodes MP3, FLAC, Ogg Vorbis, Opus (and WAV, AIFF); what it cannot decode (M4A: AAC
+and ALAC) goes through PyAV, whose wheels carry FFmpeg's decoders. Both give float32 samples
+per channel, mixed to mono and resampled here the same way, so every format gets the same
+features.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +25,60 @@ SILENCE_PEAK = 1e-4  # below this peak amplitude a track carries nothing to clas
 def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     """The whole file as mono float32 at `sample_rate`. Raises AudioError with a clear reason.
 
-    libsndfile decodes mp3 (and wav, flac, ogg); resampling uses soxr_hq, as librosa.load does,
-    so features match those of models trained with librosa.
+    Resampling uses soxr_hq, as librosa.load does, so features match those of models trained
+    with librosa.
     """
+    if _needs_ffmpeg(path):
+        data, rate = decode_with_ffmpeg(path)
+        return _checked_mono(data, rate, sample_rate)
     with _opened(path) as f:
         data = _read(f)
     return _checked_mono(data, f.samplerate, sample_rate)
+
+
+def _needs_ffmpeg(path: Path) -> bool:
+    """MP4 content (an "ftyp" box first), which libsndfile cannot decode."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(8)[4:8] == b"ftyp"
+    except OSError:
+        return False  # _opened names the reason
+
+
+def decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
+    """(samples, channels) float32 and the sample rate of the file's first audio stream, by PyAV.
+
+    Each frame is taken in the decoder's own sample format and scaled to float here, as
+    libsndfile scales integers (1/32768 for 16-bit): no FFmpeg resampler, which would cost more
+    than the decoding, and no FFmpeg channel mixing (_mono mixes, as for every format).
+    """
+    _check_readable(Path(path))
+    import av  # FFmpeg's libraries load in about 0.1 s: only for the files that need them
+
+    try:
+        with open(path, "rb") as raw, av.open(raw, "r") as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            if stream is None:
+                raise AudioError("the file has no audio stream")
+            rate = stream.codec_context.sample_rate
+            chunks: list[np.ndarray] = []
+            for frame in container.decode(stream):
+                data = frame.to_ndarray()
+                if not frame.format.is_planar:  # interleaved: one row of samples * channels
+                    data = data.reshape(-1, len(frame.layout.channels)).T
+                chunks.append(data)
+    except AudioError:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise AudioError(f"cannot decode audio: {_reason(exc)}") from None
+    if not chunks or not rate:
+        raise AudioError("no audio in the file")
+    planes = np.concatenate(chunks, axis=1)
+    if planes.dtype.kind in "iu":
+        info = np.iinfo(planes.dtype)
+        planes = (planes.astype(np.float64 if info.bits > 16 else np.float32)
+                  / np.float32(-float(info.min) if info.kind == "i" else 2.0 ** (info.bits - 1)))
+    return np.ascontiguousarray(planes.T, dtype=np.float32), int(rate)
 
 
 class Segments:
@@ -36,7 +90,8 @@ class Segments:
     decoding the last second or so. A part is resampled with MARGIN native samples of context
     on both sides and starts on a sample where both rates meet, so it lines up with the whole
     track resampled at once: the samples agree within about 1e-6 (soxr's filter sees the same
-    neighbourhood) and mpg123's seek is exact to about 1e-8.
+    neighbourhood) and mpg123's seek is exact to about 1e-8. A file only FFmpeg decodes (M4A) is
+    decoded whole, once, and the parts are cut from it.
     """
 
     MARGIN = 4096  # native samples of context each side: well over soxr_hq's filter length
@@ -44,10 +99,16 @@ class Segments:
     def __init__(self, path: Path, sample_rate: int) -> None:
         self.path, self.sample_rate = Path(path), sample_rate
         self._file = _opened(path)
-        f = self._file.__enter__()
+        self._whole: np.ndarray | None = None  # files only FFmpeg decodes: decoded once, whole
         try:
-            self.native_rate = f.samplerate
-            self.native_length = self._true_length(f)
+            if _needs_ffmpeg(path):
+                data, self.native_rate = decode_with_ffmpeg(path)
+                self._whole = _mono(data)
+                self.native_length = len(self._whole)
+            else:
+                f = self._file.__enter__()
+                self.native_rate = f.samplerate
+                self.native_length = self._true_length(f)
             if self.native_length == 0:
                 raise AudioError("no audio in the file")
             self.length = int(np.ceil(self.native_length * (float(sample_rate) / self.native_rate)))
@@ -87,12 +148,7 @@ class Segments:
         first = max(0, int(lo * ratio) - self.MARGIN)
         first -= first % self._in_step  # a native sample that maps onto a whole output sample
         last = min(self.native_length, int(np.ceil(hi * ratio)) + self.MARGIN)
-        f = self._file.handle
-        try:
-            f.seek(first)
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(f"cannot decode audio: {_reason(exc)}") from None
-        mono = _mono(_read(f, last - first))
+        mono = self._native(first, last)
         if not np.all(np.isfinite(mono)):
             raise AudioError("the decoded audio holds invalid samples")
         self._peak = max(self._peak, float(np.max(np.abs(mono))) if len(mono) else 0.0)
@@ -103,6 +159,16 @@ class Segments:
         piece = mono[lo - offset : hi - offset]
         out[lo - start : lo - start + len(piece)] = piece
         return out
+
+    def _native(self, first: int, last: int) -> np.ndarray:
+        if self._whole is not None:
+            return self._whole[first:last]
+        f = self._file.handle
+        try:
+            f.seek(first)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(f"cannot decode audio: {_reason(exc)}") from None
+        return _mono(_read(f, last - first))
 
     def check_not_silent(self) -> None:
         """After reading: the parts read carry sound (as load_audio checks for the whole track)."""

@@ -34,7 +34,7 @@ from tagger.review import (
 )
 from tagger.review_store import ReviewStore
 from tagger.scan import path_order_key, read_track
-from tagger.tags import genre_problem
+from tagger.tags import SUPPORTED_FORMATS, genre_problem
 from tagger.track import DecisionStatus, Fingerprint, Track
 
 _LISTED = (DecisionStatus.PENDING, DecisionStatus.ACCEPTED, DecisionStatus.REJECTED,
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("apply", help="write predicted (or reviewed) genres into the files' ID3 tags")
+    p = sub.add_parser("apply", help="write predicted (or reviewed) genres into the files' own genre fields")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="music files or folders")
     _add_model(p)
     source = p.add_mutually_exclusive_group()
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "or add (keep theirs, add the new one); default: the write_policy setting, fill-missing. "
                         "Decisions you made in review are written as you made them.")
     p.add_argument("--id3-version", type=int, choices=(3, 4), default=None,
-                   help="ID3 version for files without a tag (default: settings, 3)")
+                   help="ID3 version for mp3 files without a tag (default: settings, 3)")
     p.add_argument("--genres", type=_int_in(1, 5), default=None, help="how many top genres to write, 1..5 (default: settings, 1)")
     p.add_argument("--dry-run", action="store_true", help="show what would be written, and why files are left alone; write nothing")
     p.add_argument("--force", action="store_true", help="also write files that changed since they were scanned")
@@ -524,7 +524,13 @@ def _scan(paths: Iterable[Path], library: Library | None = None):
     if missing:
         raise GenrenetError(f"no such file or folder: {', '.join(missing)}")
     progress = ProgressLine("scanning")
-    return (library or Library()).scan(roots, progress=progress)
+    report = (library or Library()).scan(roots, progress=progress)
+    if report.skipped:
+        print(report.skipped_summary(), file=sys.stderr)
+    if not report.tracks and not report.cancelled:
+        print(f"no supported audio files in {', '.join(map(str, roots))} (genrenet reads {SUPPORTED_FORMATS})",
+              file=sys.stderr)
+    return report
 
 
 def _non_track_errors(report) -> list[tuple[Path, str]]:
@@ -703,7 +709,7 @@ def _read_decisions(path: Path) -> dict[Path, tuple[str, ...]]:
 
 def _track_fields(track: Track) -> dict[str, Any]:
     return {"title": track.title, "artist": track.artist, "album": track.album,
-            "current_genre": track.current_genre, "duration": track.duration}
+            "current_genre": track.current_genre, "duration": track.duration, "format": track.format or None}
 
 
 def _who(track: Track) -> str:

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,8 +73,14 @@ def _create_v1(con: sqlite3.Connection) -> None:
     )
 
 
+def _add_format(con: sqlite3.Connection) -> None:
+    # Before this column only .mp3 files were scanned; a row that could not be read has no format.
+    con.execute("ALTER TABLE tracks ADD COLUMN format TEXT NOT NULL DEFAULT ''")
+    con.execute("UPDATE tracks SET format = 'MP3' WHERE error IS NULL")
+
+
 # MIGRATIONS[i] upgrades a database at user_version i to i + 1. Append, never edit.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_format)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -89,9 +96,19 @@ class ScanReport:
     removed: int = 0
     cancelled: bool = False
     reopened: int = 0
+    skipped: Counter = field(default_factory=Counter)  # audio files of unsupported types, by suffix
+
+    def skipped_summary(self) -> str:
+        """'12 files skipped: .wma (not supported)', or '' when none were."""
+        total = sum(self.skipped.values())
+        if not total:
+            return ""
+        kinds = ", ".join(f"{suffix} ({n})" if len(self.skipped) > 1 else suffix
+                          for suffix, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+        return f"{total} {'file' if total == 1 else 'files'} skipped: {kinds} (not supported)"
 
 
-_TRACK_COLUMNS = "path, size, mtime_ns, title, artist, album, genres, duration, error"
+_TRACK_COLUMNS = "path, size, mtime_ns, title, artist, album, genres, duration, error, format"
 
 
 def _key(path: Path | str) -> bytes:
@@ -119,11 +136,11 @@ class _RowReader:
         self._genres: dict[str, tuple[str, ...]] = {"[]": ()}
 
     def track(self, path: Path, row: tuple) -> Track:
-        _, size, mtime_ns, title, artist, album, genres_json, duration, error = row
+        _, size, mtime_ns, title, artist, album, genres_json, duration, error, fmt = row
         genres = self._genres.get(genres_json)
         if genres is None:
             genres = self._genres[genres_json] = tuple(json.loads(genres_json))
-        return Track(path, Fingerprint(size, mtime_ns), title, artist, album, genres, duration, error)
+        return Track(path, Fingerprint(size, mtime_ns), title, artist, album, genres, duration, error, fmt)
 
 
 def _track_row(track: Track, now: float) -> tuple:
@@ -138,6 +155,7 @@ def _track_row(track: Track, now: float) -> tuple:
         track.duration,
         track.error,
         now,
+        track.format,
     )
 
 
@@ -282,7 +300,7 @@ class Library:
         abs_roots = [Path(os.path.abspath(r)) for r in roots]
 
         files: list[str] = []
-        for path in iter_audio_paths(abs_roots, report.errors):
+        for path in iter_audio_paths(abs_roots, report.errors, report.skipped):
             if cancelled():
                 break
             files.append(path)
@@ -369,7 +387,7 @@ class Library:
                     changed_keys.append((_key(path), fp.size, fp.mtime_ns))
             with self._transaction() as con:
                 con.executemany(
-                    "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (_track_row(t, now) for t in fresh),
                 )
                 con.executemany(
@@ -458,7 +476,7 @@ class Library:
         old, new = track.fingerprint, fresh.fingerprint
         with self._transaction() as con:
             con.execute(
-                "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _track_row(fresh, time.time()),
             )
             if keep_predictions and old != new:

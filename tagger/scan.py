@@ -11,15 +11,23 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tagger.errors import FileError, ReadError, without_path
-from tagger.tags import TEMP_PREFIX, TEMP_SUFFIX, read_tags
+from tagger.tags import SUPPORTED_EXTENSIONS, TEMP_PREFIX, TEMP_SUFFIX, read_tags
 from tagger.track import Fingerprint, Track
 
-# Suffixes (lower case) of the files we list. Other formats come later: add them here only.
-AUDIO_EXTENSIONS: frozenset[str] = frozenset({".mp3"})
+# Suffixes (lower case) of the files we list: those tagger.tags can read and write.
+AUDIO_EXTENSIONS: frozenset[str] = SUPPORTED_EXTENSIONS
+# Audio that a music folder may hold but genrenet does not read or write: counted and named in the
+# scan's report ("3 files skipped: .wma (not supported)"), never silently passed over.
+UNSUPPORTED_AUDIO: frozenset[str] = frozenset({
+    ".wma", ".wav", ".aif", ".aiff", ".aifc", ".ape", ".wv", ".mpc", ".aac", ".ac3", ".dts", ".dsf", ".dff",
+    ".mka", ".m4b", ".m4p", ".mp2", ".mp4", ".alac", ".tta", ".shn", ".spx", ".au", ".ra", ".rm", ".mid", ".midi",
+    ".webm", ".caf", ".amr", ".3gp",
+})
 
 _WINDOWS = sys.platform == "win32"
 LEFTOVER_TEMP = ("temporary copy left by an interrupted genrenet write; the next genrenet write or undo "
@@ -31,6 +39,13 @@ def is_audio_name(name: str) -> bool:
     hidden file, not an extension)."""
     dot = name.rfind(".")
     return dot > 0 and name[dot:].lower() in AUDIO_EXTENSIONS
+
+
+def unsupported_suffix(name: str) -> str | None:
+    """The lower-case suffix of an audio file genrenet does not handle, else None."""
+    dot = name.rfind(".")
+    suffix = name[dot:].lower() if dot > 0 else ""
+    return suffix if suffix in UNSUPPORTED_AUDIO else None
 
 
 def _is_hidden_on_windows(entry: os.DirEntry) -> bool:
@@ -91,7 +106,8 @@ def path_order_key(path: str) -> list[str]:
     return os.path.normcase(path).split(os.sep)
 
 
-def iter_audio_files(roots: Sequence[Path], errors: list[tuple[Path, str]]) -> Iterator[Path]:
+def iter_audio_files(roots: Sequence[Path], errors: list[tuple[Path, str]],
+                     skipped: Counter | None = None) -> Iterator[Path]:
     """Yield every audio file under `roots` (folders or single files), in sorted path order.
 
     Symlinked folders are followed, but a folder already walked (same device and inode) is not
@@ -99,12 +115,15 @@ def iter_audio_files(roots: Sequence[Path], errors: list[tuple[Path, str]]) -> I
     list its files once. Hidden entries are skipped. Folders that cannot be read, missing roots
     and dangling links are appended to `errors` as (path, reason); the walk goes on.
     """
-    for path in iter_audio_paths(roots, errors):
+    for path in iter_audio_paths(roots, errors, skipped):
         yield Path(path)
 
 
-def iter_audio_paths(roots: Sequence[Path | str], errors: list[tuple[Path, str]]) -> Iterator[str]:
-    """iter_audio_files yielding plain strings: no Path object per file (100,000 files)."""
+def iter_audio_paths(roots: Sequence[Path | str], errors: list[tuple[Path, str]],
+                     skipped: Counter | None = None) -> Iterator[str]:
+    """iter_audio_files yielding plain strings: no Path object per file (100,000 files).
+
+    `skipped`, when given, counts the audio files of unsupported types by suffix."""
     visited: set[tuple[int, int]] = set()
     root_strs = sorted({os.fspath(r) for r in roots}, key=path_order_key)
     folder_roots = [r.rstrip(os.sep) + os.sep for r in root_strs if os.path.isdir(r)]
@@ -117,10 +136,14 @@ def iter_audio_paths(roots: Sequence[Path | str], errors: list[tuple[Path, str]]
             visited.add(root_id)
             entries = _list_dir(root, errors)
             if entries is not None:
-                yield from _walk(entries, visited, errors)
+                yield from _walk(entries, visited, errors, skipped)
         elif os.path.isfile(root):
-            if is_audio_name(os.path.basename(root)) and not root.startswith(tuple(folder_roots)):
+            if root.startswith(tuple(folder_roots)):
+                continue
+            if is_audio_name(os.path.basename(root)):
                 yield root
+            elif skipped is not None:
+                skipped[unsupported_suffix(os.path.basename(root)) or _suffix(root)] += 1
         elif os.path.lexists(root):
             errors.append((Path(root), _dangling_reason(root)))
         else:
@@ -135,8 +158,14 @@ def _dangling_reason(path: str) -> str:
     return "not a file or folder"
 
 
+def _suffix(name: str) -> str:
+    dot = os.path.basename(name).rfind(".")
+    return os.path.basename(name)[dot:].lower() if dot > 0 else "(no extension)"
+
+
 def _walk(
-    entries: list[os.DirEntry], visited: set[tuple[int, int]], errors: list[tuple[Path, str]]
+    entries: list[os.DirEntry], visited: set[tuple[int, int]], errors: list[tuple[Path, str]],
+    skipped: Counter | None = None,
 ) -> Iterator[str]:
     """Depth first with an explicit stack: each folder's sorted entries, descending in place."""
     stack: list[Iterator[os.DirEntry]] = [iter(entries)]
@@ -152,6 +181,8 @@ def _walk(
             continue
         if is_audio_name(entry.name) and is_file:
             yield entry.path
+        elif is_file and skipped is not None and (suffix := unsupported_suffix(entry.name)):
+            skipped[suffix] += 1
         elif is_dir:
             dir_id = _dir_id(entry.path)
             if dir_id is None or dir_id in visited:
@@ -194,4 +225,5 @@ def read_track(path: Path, fingerprint: Fingerprint | None = None) -> Track:
         album=info.album or None,
         genres=tuple(info.genres),
         duration=info.duration,
+        format=info.format,
     )

@@ -29,7 +29,7 @@ class Settings:
         minimum=0.0, maximum=1.0)
     device: str = _setting("auto", "Where the model runs: auto (CUDA, then Apple MPS, then CPU), cpu, cuda or mps.",
                            choices=("auto", "cpu", "cuda", "mps"))
-    id3_version: int = _setting(3, "ID3 version for files that have no tag yet (existing tags keep their version).",
+    id3_version: int = _setting(3, "ID3 version for MP3 files that have no tag yet (existing tags keep their version; other formats have no versions).",
                                 choices=(3, 4))
     write_policy: str = _setting(
         "fill-missing", "What a write without your review does to files that already have a genre: "
@@ -40,7 +40,7 @@ class Settings:
         False, "Keep each file's modification time when writing its genre (like Picard's 'preserve "
         "timestamps'). Backup and sync tools that look only at the time may then miss the change.")
     genres_to_write: int = _setting(1, "How many of the top genres to write into each file.", minimum=1, maximum=5)
-    separator: str = _setting("; ", "Separator between several genres in an ID3 v2.3 tag (v2.4 stores a list).")
+    separator: str = _setting("; ", "Separator between several genres in an MP3's ID3 v2.3 tag (v2.4, FLAC, Ogg, Opus and M4A store each genre as its own value).")
     model_path: str | None = _setting(None, "Genre model file; empty means the shipped default model.")
     cache_dir: str | None = _setting(
         None, "Folder for the library cache (scanned tags, predictions); empty means the standard user "

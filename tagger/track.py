@@ -34,6 +34,7 @@ class Track:
     genres: tuple[str, ...] = ()
     duration: float | None = None
     error: str | None = None  # tags could not be read; the file is still listed
+    format: str = ""  # MP3, FLAC, Ogg Vorbis, Opus, AAC, ALAC (tagger.tags); "" when unreadable
 
     @property
     def current_genre(self) -> str | None:

@@ -1,5 +1,6 @@
-"""Small real test material: mp3 files written with soundfile, tagged with mutagen, and a tiny
-genre model trained for a few steps on generated audio."""
+"""Small real test material: audio files written with soundfile (mp3, FLAC, Ogg Vorbis, Opus) or
+PyAV (M4A: AAC, ALAC), tagged with mutagen, and a tiny genre model trained for a few steps on
+generated audio."""
 
 from __future__ import annotations
 
@@ -71,11 +72,106 @@ def tag_mp3(
     tags.save(str(path), v2_version=v2_version)
 
 
-def make_track(path: Path, kind: str = "tone", seconds: float = 8.0, seed: int = 0, **tags) -> Path:
+OPUS_SR = 48000  # libsndfile's Opus encoder takes 8, 12, 16, 24 or 48 kHz
+
+
+def write_audio(path: Path, audio: np.ndarray, sr: int = SR, codec: str | None = None) -> Path:
+    """`audio` encoded by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .m4a (AAC, or
+    `codec="alac"`). Opus is resampled to 48 kHz first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".m4a":
+        return _write_m4a(path, audio, sr, codec or "aac")
+    if suffix == ".opus":
+        import soxr
+
+        audio = soxr.resample(audio, sr, OPUS_SR).astype(np.float32)
+        sf.write(str(path), audio, OPUS_SR, format="OGG", subtype="OPUS")
+        return path
+    formats = {".mp3": ("MP3", None), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
+    fmt, subtype = formats[suffix]
+    sf.write(str(path), audio, sr, format=fmt, subtype=subtype)
+    return path
+
+
+def _write_m4a(path: Path, audio: np.ndarray, sr: int, codec: str, faststart: bool = False) -> Path:
+    import av
+
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", format="ipod", options=options) as container:
+        stream = container.add_stream(codec, rate=sr, layout="mono")
+        if codec == "alac":
+            data, fmt = (np.clip(audio, -1, 1) * 32767).astype(np.int16)[None, :], "s16p"
+        else:
+            data, fmt = audio.astype(np.float32)[None, :], "fltp"
+        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+        frame.sample_rate = sr
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def tag_file(
+    path: Path,
+    *,
+    title: str | None = None,
+    artist: str | None = None,
+    album: str | None = None,
+    genre: str | list[str] | None = None,
+    rich: bool = False,
+    v2_version: int = 3,
+) -> None:
+    """Tags for any format through mutagen (tag_mp3 for .mp3); `rich` adds cover art, a comment
+    and a MusicBrainz id that a genre write must keep."""
+    if path.suffix.lower() == ".mp3":
+        return tag_mp3(path, title=title, artist=artist, album=album, genre=genre, rich=rich, v2_version=v2_version)
+    import base64
+
+    import mutagen
+    from mutagen.flac import Picture
+
+    audio = mutagen.File(path)
+    if audio.tags is None:
+        audio.add_tags()
+    genres = [genre] if isinstance(genre, str) else genre
+    if path.suffix.lower() == ".m4a":
+        from mutagen.mp4 import MP4Cover
+
+        for key, value in (("\xa9nam", title), ("\xa9ART", artist), ("\xa9alb", album), ("\xa9gen", genres)):
+            if value:
+                audio.tags[key] = value
+        if rich:
+            audio.tags["covr"] = [MP4Cover(PICTURE, imageformat=MP4Cover.FORMAT_PNG)]
+            audio.tags["\xa9cmt"] = "keep this comment"
+            audio.tags["----:com.apple.iTunes:MusicBrainz Album Id"] = b"0f3f-keep"
+    else:
+        for key, value in (("TITLE", title), ("ARTIST", artist), ("ALBUM", album), ("GENRE", genres)):
+            if value:
+                audio.tags[key] = value
+        if rich:
+            audio.tags["COMMENT"] = "keep this comment"
+            audio.tags["MUSICBRAINZ_ALBUMID"] = "0f3f-keep"
+            picture = Picture()
+            picture.type, picture.mime, picture.data = 3, "image/png", PICTURE
+            if path.suffix.lower() == ".flac":
+                audio.add_picture(picture)
+            else:
+                audio.tags["METADATA_BLOCK_PICTURE"] = base64.b64encode(picture.write()).decode("ascii")
+    audio.save()
+
+
+def make_track(path: Path, kind: str = "tone", seconds: float = 8.0, seed: int = 0, codec: str | None = None,
+               **tags) -> Path:
+    """A real audio file of the format its suffix names (see write_audio), tagged when asked."""
     audio = tone(seconds, seed=seed, freq=220 + 40 * seed) if kind == "tone" else noise(seconds, seed=seed)
-    write_mp3(path, audio)
+    write_audio(path, audio, codec=codec)
     if tags:
-        tag_mp3(path, **tags)
+        tag_file(path, **tags)
     return path
 
 

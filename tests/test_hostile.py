@@ -185,12 +185,12 @@ def test_cli_keep_mtime_flag(capsys, files):
 _KILLED_WRITE = """
 import os, sys
 from pathlib import Path
-import tagger.tags as tags
+import tagger.tags.base as base
 from tagger.journal import Journal
 from tagger.track import Decision
 def killed(*a, **k):
     os._exit(9)  # the process dies with the temporary copy written, before the rename
-tags._verify = killed
+base._check_copy = killed
 Journal(Path(sys.argv[1])).write_batch([Decision(Path(sys.argv[2]), ("Rock",))], force=True)
 """
 

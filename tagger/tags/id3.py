@@ -40,55 +40,33 @@ Decisions:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import secrets
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mutagen import MutagenError
-from mutagen._constants import GENRES
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from tagger.errors import ReadError, WriteError
+from tagger.tags.base import (
+    DEFAULT_SEPARATOR,
+    Edit,
+    LayoutError,
+    TagInfo,
+    WriteResult,
+    clean_genres,
+    reason,
+    rewrite,
+)
 
-DEFAULT_SEPARATOR = "; "
-TEMP_PREFIX, TEMP_SUFFIX = ".genrenet-", ".tmp"  # the temporary copy beside a file being written
 _NEW_PADDING = 1024
 _MAX_TAG = (1 << 28) - 1
 _FRAME_ID = re.compile(rb"[A-Z0-9]{4}")
 _COPY_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class TagInfo:
-    """The tags of one file as the scanner shows them."""
-
-    title: str | None = None
-    artist: str | None = None
-    album: str | None = None
-    genres: tuple[str, ...] = ()
-    duration: float | None = None
-    id3_version: int | None = None  # 2, 3 or 4 (ID3v2.x), None without an ID3v2 tag
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    """What a write left on disk: the old genre frame(s), the old tag's snapshot (see
-    restore_snapshot), the old modification time, and the new file's fingerprint."""
-
-    old_frame: bytes | None
-    size: int
-    mtime_ns: int
-    sha256: str
-    changed: bool  # False when the file already held exactly this and was not rewritten
-    snapshot: str = ""
-    old_mtime_ns: int | None = None
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -112,7 +90,7 @@ def read_tags(path: Path, *, separator: str | None = None) -> TagInfo:
     except PermissionError:
         raise ReadError(f"{path}: permission denied") from None
     except (MutagenError, OSError, ValueError, EOFError) as exc:
-        raise ReadError(f"{path}: not a readable MP3 file ({_reason(exc)})") from None
+        raise ReadError(f"{path}: not a readable MP3 file ({reason(exc)})") from None
     tags = audio.tags
     duration = float(audio.info.length) if audio.info and audio.info.length else None
     if tags is None:
@@ -156,7 +134,7 @@ def read_genre_frame(path: Path) -> bytes | None:
     except _LayoutError as exc:
         raise ReadError(f"{path}: {exc}") from None
     except OSError as exc:
-        raise ReadError(f"{path}: {_reason(exc)}") from None
+        raise ReadError(f"{path}: {reason(exc)}") from None
     if tag is None:
         return None
     frames = [f for f in tag.frames if f[:4] == b"TCON"]
@@ -189,7 +167,7 @@ def write_genres(
     """
     if id3_version not in (3, 4):
         raise ValueError(f"id3_version must be 3 or 4, not {id3_version!r}")
-    cleaned = _clean_genres(genres)
+    cleaned = clean_genres(genres)
     sep = separator or DEFAULT_SEPARATOR
 
     def plan(tag: _Tag | None) -> _NewTag:
@@ -290,8 +268,7 @@ def _restored_tag(tag: _Tag | None, snap: dict) -> _NewTag:
 # ---------------------------------------------------------------------------------- internals
 
 
-class _LayoutError(Exception):
-    """The ID3 tag is damaged or uses a layout we will not rewrite."""
+_LayoutError = LayoutError
 
 
 @dataclass(slots=True)
@@ -429,159 +406,35 @@ def _tcon_frame(genres: Sequence[str], version: int, separator: str, sizer: Call
     return b"TCON" + sizer(len(payload)) + b"\x00\x00" + payload
 
 
-_ID3_CODE = re.compile(r"\((\d+|RX|CR)\)|(\d+|RX|CR)$")
-_SPECIAL_CODES = {"RX": "Remix", "CR": "Cover"}
-
-
-def genre_problem(name: str) -> str | None:
-    """Why this genre name cannot be written so that taggers show it as typed, or None."""
-    name = name.strip()
-    if not name or "\x00" in name:
-        return "a genre name must be non-empty text"
-    match = _ID3_CODE.match(name)
-    if match is None:
-        return None
-    code = match.group(1) or match.group(2)
-    meaning = _SPECIAL_CODES.get(code) or (GENRES[int(code)] if int(code) < len(GENRES) else "unknown genre")
-    return (f"{name!r} would be read by other taggers as the ID3 genre code {code} ({meaning}), "
-            "not as you typed it; write the genre's name instead")
-
-
-def _clean_genres(genres: Sequence[str]) -> list[str]:
-    if isinstance(genres, str):
-        raise ValueError("genres must be a sequence of names, not one string")
-    cleaned = [str(g).strip() for g in genres]
-    for g in cleaned:
-        problem = genre_problem(g)
-        if problem:
-            raise ValueError(problem)
-    return cleaned
-
-
 def _rewrite(
     path: Path,
-    plan: Callable[[_Tag | None], _NewTag],
+    plan_tag: Callable[[_Tag | None], _NewTag],
     *,
     keep_mtime: bool = False,
     mtime_ns: int | None = None,
     before_replace: Callable[[WriteResult], None] | None = None,
     on_temp: Callable[[Path], None] | None = None,
 ) -> WriteResult:
-    """Write a copy of `path` with the tag `plan` makes of the current one, then swap it in.
+    """Swap in a copy of `path` with the tag `plan_tag` makes of the current one, then the
+    untouched rest of the file (see tagger.tags._files.rewrite)."""
+    planned: list[_NewTag] = []
 
-    The copy gets the modification time `mtime_ns`, or the original's with `keep_mtime`."""
-    real = Path(os.path.realpath(path))
-    try:
-        st = os.stat(real)
-    except FileNotFoundError:
-        raise WriteError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise WriteError(f"{path}: {_reason(exc)}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise WriteError(f"{path}: not a regular file")
-    if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
-        raise WriteError(f"{path}: file is read-only")
-    tmp: str | None = None
-    try:
-        with open(real, "rb") as src:
-            tag = _parse_tag(src, st.st_size)
-            new = plan(tag)
-            new_tag = new.data
-            _check_mp3(path, real)
-            start = tag.end if tag else 0
-            src.seek(0)
-            if src.read(start) == new_tag:  # already so: leave the file alone
-                result = WriteResult(_genre_bytes(tag), st.st_size, st.st_mtime_ns, _sha256(real), changed=False,
-                                     snapshot=_snapshot(tag), old_mtime_ns=st.st_mtime_ns)
-                if before_replace is not None:
-                    before_replace(result)
-                return result
-            tmp = str(real.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
-            if on_temp is not None:
-                on_temp(Path(tmp))
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-            except PermissionError:
-                tmp = None
-                raise WriteError(f"{path}: the folder is not writable") from None
-            digest = hashlib.sha256(new_tag)
-            with os.fdopen(fd, "wb") as out:
-                out.write(new_tag)
-                copied = 0
-                src.seek(start)
-                while chunk := src.read(_COPY_CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    copied += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        if copied != st.st_size - start:
-            raise WriteError(f"{path}: the file changed while it was being written; nothing was changed")
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        _keep_owner(tmp, st)
-        _copy_xattrs(real, tmp)
-        _verify(path, Path(tmp), new)
-        if keep_mtime or mtime_ns is not None:
-            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns if mtime_ns is None else mtime_ns))
-        now = os.stat(real)
-        if (now.st_size, now.st_mtime_ns, now.st_ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
-            raise WriteError(f"{path}: the file changed while it was being written; nothing was changed")
-        tst = os.stat(tmp)
-        result = WriteResult(_genre_bytes(tag), tst.st_size, tst.st_mtime_ns, digest.hexdigest(), changed=True,
-                             snapshot=_snapshot(tag), old_mtime_ns=st.st_mtime_ns)
-        if before_replace is not None:
-            before_replace(result)
-        os.replace(tmp, real)
-        tmp = None
-        _fsync_dir(real.parent)
-        return result
-    except _LayoutError as exc:
-        raise WriteError(f"{path}: {exc}") from None
-    except FileNotFoundError:
-        raise WriteError(f"{path}: file not found (it vanished during the write)") from None
-    except OSError as exc:
-        raise WriteError(f"{path}: {_reason(exc)}; the file was not changed") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    def plan(src, st: os.stat_result) -> Edit:
+        tag = _parse_tag(src, st.st_size)
+        new = plan_tag(tag)
+        planned.append(new)
+        _check_mp3(path, Path(os.path.realpath(path)))
+        return Edit([new.data, range(tag.end if tag else 0, st.st_size)], _genre_bytes(tag), _snapshot(tag))
 
-
-def _keep_owner(tmp: str, st: os.stat_result) -> None:
-    """Give the copy the original's owner and group where this process may (root may give a file
-    away; an owner may give it to a group they are in); else the copy stays ours."""
-    if not hasattr(os, "chown") or (st.st_uid, st.st_gid) == (os.getuid(), os.getgid()):
-        return
-    for uid, gid in ((st.st_uid, st.st_gid), (-1, st.st_gid)):
-        try:
-            os.chown(tmp, uid, gid)
-            return
-        except OSError:
-            continue
-
-
-def _copy_xattrs(src: Path, dst: str) -> None:
-    """Carry extended attributes (desktop tags, comments, labels) over to the copy, where we can."""
-    if not hasattr(os, "listxattr"):
-        return
-    try:
-        names = os.listxattr(src)
-    except OSError:
-        return
-    for name in names:
-        try:
-            os.setxattr(dst, name, os.getxattr(src, name))
-        except OSError:
-            pass  # e.g. security.* attributes only root may set
+    return rewrite(path, plan, lambda tmp, _digest: _verify(path, tmp, planned[0]), keep_mtime=keep_mtime,
+                   mtime_ns=mtime_ns, before_replace=before_replace, on_temp=on_temp)
 
 
 def _check_mp3(path: Path, real: Path) -> None:
     try:
         MP3(real)
     except (MutagenError, ValueError, EOFError) as exc:
-        raise WriteError(f"{path}: not a readable MP3 file ({_reason(exc)}); not written") from None
+        raise WriteError(f"{path}: not a readable MP3 file ({reason(exc)}); not written") from None
 
 
 def _verify(path: Path, tmp: Path, new: _NewTag) -> None:
@@ -591,7 +444,7 @@ def _verify(path: Path, tmp: Path, new: _NewTag) -> None:
         with open(tmp, "rb") as f:
             tag = _parse_tag(f, os.fstat(f.fileno()).st_size)
     except (MutagenError, ValueError, EOFError, _LayoutError) as exc:
-        raise WriteError(f"{path}: the rewritten copy did not read back ({_reason(exc)}); not written") from None
+        raise WriteError(f"{path}: the rewritten copy did not read back ({reason(exc)}); not written") from None
     got = _genre_bytes(tag) or b""
     if got != new.tcon or (tag is not None and tag.version != new.version):
         raise WriteError(f"{path}: the rewritten copy did not read back as intended; not written")
@@ -604,25 +457,8 @@ def _genre_bytes(tag: _Tag | None) -> bytes | None:
     return b"".join(frames) if frames else None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_COPY_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _text(tags, key: str) -> str | None:
@@ -631,14 +467,3 @@ def _text(tags, key: str) -> str | None:
         return None
     text = "; ".join(str(t) for t in frame.text if str(t))
     return text or None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower() if exc.strerror[:1].isupper() and exc.strerror[1:2].islower() else exc.strerror
-    return str(exc) or type(exc).__name__
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a whole file (the journal's proof that a file is still as we left it)."""
-    return _sha256(Path(path))
