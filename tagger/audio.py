@@ -46,39 +46,11 @@ def _needs_ffmpeg(path: Path) -> bool:
 
 
 def decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
-    """(samples, channels) float32 and the sample rate of the file's first audio stream, by PyAV.
-
-    Each frame is taken in the decoder's own sample format and scaled to float here, as
-    libsndfile scales integers (1/32768 for 16-bit): no FFmpeg resampler, which would cost more
-    than the decoding, and no FFmpeg channel mixing (_mono mixes, as for every format).
-    """
+    """(samples, channels) float32 and the native rate of a file libsndfile cannot decode."""
     _check_readable(Path(path))
-    import av  # FFmpeg's libraries load in about 0.1 s: only for the files that need them
+    from tagger import ffmpeg_audio
 
-    try:
-        with open(path, "rb") as raw, av.open(raw, "r") as container:
-            stream = next((s for s in container.streams if s.type == "audio"), None)
-            if stream is None:
-                raise AudioError("the file has no audio stream")
-            rate = stream.codec_context.sample_rate
-            chunks: list[np.ndarray] = []
-            for frame in container.decode(stream):
-                data = frame.to_ndarray()
-                if not frame.format.is_planar:  # interleaved: one row of samples * channels
-                    data = data.reshape(-1, len(frame.layout.channels)).T
-                chunks.append(data)
-    except AudioError:
-        raise
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise AudioError(f"cannot decode audio: {_reason(exc)}") from None
-    if not chunks or not rate:
-        raise AudioError("no audio in the file")
-    planes = np.concatenate(chunks, axis=1)
-    if planes.dtype.kind in "iu":
-        info = np.iinfo(planes.dtype)
-        planes = (planes.astype(np.float64 if info.bits > 16 else np.float32)
-                  / np.float32(-float(info.min) if info.kind == "i" else 2.0 ** (info.bits - 1)))
-    return np.ascontiguousarray(planes.T, dtype=np.float32), int(rate)
+    return ffmpeg_audio.decode_whole(path)
 
 
 class Segments:
@@ -91,7 +63,8 @@ class Segments:
     on both sides and starts on a sample where both rates meet, so it lines up with the whole
     track resampled at once: the samples agree within about 1e-6 (soxr's filter sees the same
     neighbourhood) and mpg123's seek is exact to about 1e-8. A file only FFmpeg decodes (M4A) is
-    decoded whole, once, and the parts are cut from it.
+    read through tagger.ffmpeg_audio.Source, which seeks (exactly, for AAC-LC and ALAC) or decodes
+    the file whole.
     """
 
     MARGIN = 4096  # native samples of context each side: well over soxr_hq's filter length
@@ -99,12 +72,14 @@ class Segments:
     def __init__(self, path: Path, sample_rate: int) -> None:
         self.path, self.sample_rate = Path(path), sample_rate
         self._file = _opened(path)
-        self._whole: np.ndarray | None = None  # files only FFmpeg decodes: decoded once, whole
+        self._ffmpeg = None  # tagger.ffmpeg_audio.Source for the files libsndfile cannot decode
         try:
             if _needs_ffmpeg(path):
-                data, self.native_rate = decode_with_ffmpeg(path)
-                self._whole = _mono(data)
-                self.native_length = len(self._whole)
+                _check_readable(self.path)
+                from tagger import ffmpeg_audio
+
+                self._ffmpeg = ffmpeg_audio.Source(path)
+                self.native_rate, self.native_length = self._ffmpeg.rate, self._ffmpeg.length
             else:
                 f = self._file.__enter__()
                 self.native_rate = f.samplerate
@@ -131,6 +106,8 @@ class Segments:
 
     def close(self) -> None:
         self._file.__exit__(None, None, None)
+        if self._ffmpeg is not None:
+            self._ffmpeg.close()
 
     def __enter__(self) -> Segments:
         return self
@@ -161,8 +138,8 @@ class Segments:
         return out
 
     def _native(self, first: int, last: int) -> np.ndarray:
-        if self._whole is not None:
-            return self._whole[first:last]
+        if self._ffmpeg is not None:
+            return _mono(self._ffmpeg.read(first, last))
         f = self._file.handle
         try:
             f.seek(first)

@@ -92,6 +92,19 @@ def test_windows_cut_from_a_file_equal_the_whole_decode(tmp_path, name):
         np.testing.assert_allclose(parts.read(40000, 88000), whole[40000:88000], atol=1e-5)
 
 
+@pytest.mark.parametrize("codec", ["aac", "alac"])
+def test_m4a_parts_read_by_seeking_equal_the_whole_decode_exactly(tmp_path, codec):
+    from tagger import ffmpeg_audio
+
+    path = make_track(tmp_path / "long.m4a", seconds=60.0, codec=codec)
+    with ffmpeg_audio.Source(path, seek=False) as plain:
+        whole = plain.read(0, plain.length)
+    with ffmpeg_audio.Source(path) as seeking:
+        assert seeking.length == len(whole)
+        for first in (0, 1000, 5 * SR + 17, 30 * SR, 58 * SR):
+            np.testing.assert_array_equal(seeking.read(first, first + 3 * SR), whole[first : first + 3 * SR])
+
+
 def test_alac_decodes_to_exactly_the_samples_encoded(tmp_path):
     audio = tone(5.0)
     alac = write_audio(tmp_path / "x.m4a", audio, codec="alac")
