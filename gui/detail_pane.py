@@ -390,7 +390,7 @@ class DetailPane(QFrame):
         t = row.track
         self.title.setText(t.title or t.path.stem)
         self.subtitle.setText(" \u2014 ".join(x for x in (t.artist, t.album) if x) or "No artist or album tag")
-        self.path.setText(str(t.path))
+        self.path.setText(f"{t.path} \u00b7 {t.format}" if t.format else str(t.path))
         status_color = STATUS_COLORS[row.status].name()
         self.change.setText(f"{_html(t.current_genre or '(no genre)')} \u2192 "
                             f"<b>{_html(row.genre_text) or '(nothing)'}</b> &nbsp;"

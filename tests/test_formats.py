@@ -12,8 +12,10 @@ import pytest
 
 from tagger.audio import Segments, load_audio
 from tagger.cli import main
+from tagger.journal import Journal
+from tagger.track import Decision, Fingerprint
 from tagger.tags import read_tags
-from tests.helpers import SR, make_track, tone, write_audio
+from tests.helpers import SR, make_track, tag_file, tone, write_audio
 
 FORMATS = {  # file name -> (codec for write_audio, the format the scan reports)
     "a.mp3": (None, "MP3"),
@@ -129,3 +131,28 @@ def test_a_folder_without_supported_files_says_so_in_one_line(capsys, tmp_path):
     lines = [line for line in err.splitlines() if line.strip() and "scanning" not in line]
     assert "1 file skipped: .wma (not supported)" in lines
     assert any(line.startswith("no supported audio files in") and "FLAC" in line for line in lines)
+
+
+@pytest.mark.parametrize("name", [n for n in FORMATS if not n.endswith(".mp3")])
+def test_undo_refuses_a_file_changed_since_the_write_and_keeps_it(tmp_path, name):
+    path = make_track(tmp_path / name, codec=FORMATS[name][0], genre="Jazz", rich=True)
+    journal = Journal(tmp_path / "journal.sqlite")
+    report = journal.write_batch([Decision(path, ("Rock",), Fingerprint.of(path))])
+    assert report.written == [path] and read_tags(path).genres == ("Rock",)
+    tag_file(path, title="Retitled elsewhere")
+    changed = sha(path)
+    undo = journal.undo()
+    assert undo.restored == [] and "changed" in undo.errors[0][1]
+    assert sha(path) == changed
+
+
+@pytest.mark.parametrize("name", [n for n in FORMATS if not n.endswith(".mp3")])
+def test_a_read_only_file_is_a_per_file_error_and_the_batch_goes_on(tmp_path, name):
+    locked = make_track(tmp_path / name, codec=FORMATS[name][0])
+    other = make_track(tmp_path / ("other" + Path(name).suffix), codec=FORMATS[name][0])
+    locked.chmod(0o444)
+    before = sha(locked)
+    report = Journal(tmp_path / "journal.sqlite").write_batch(
+        [Decision(p, ("Rock",), Fingerprint.of(p)) for p in (locked, other)])
+    assert report.written == [other] and "read-only" in report.errors[0][1]
+    assert sha(locked) == before

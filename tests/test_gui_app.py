@@ -621,3 +621,35 @@ def test_a_view_or_search_that_shows_nothing_says_so(qtbot, window, music_folder
     window._set_filter(Filter.ERRORS, user=True)
     qtbot.waitUntil(lambda: window.empty_note.isVisibleTo(window))
     assert window.empty_note.text() == "No tracks in Errors. Choose All to see every file."
+
+
+def test_a_folder_of_every_format_is_listed_with_its_format_written_and_undone(qtbot, window, tmp_path):
+    import hashlib
+
+    from tagger.tags import read_tags
+
+    folder = tmp_path / "Mixed"
+    names = {"a.mp3": None, "b.flac": None, "c.ogg": None, "d.opus": None, "e.m4a": "aac", "f.m4a": "alac"}
+    for i, (name, codec) in enumerate(names.items()):
+        make_track(folder / name, kind="tone" if i % 2 == 0 else "noise", seed=i, codec=codec, title=f"Song {i}",
+                   rich=True)
+    (folder / "old.wma").write_bytes(bytes(64))
+    before = {p: hashlib.sha256(p.read_bytes()).digest() for p in folder.iterdir()}
+    open_and_classify(qtbot, window, folder)
+    shown = {window.model.row_at(r).track.path.name: window.model.index(r, Column.FORMAT).data()
+             for r in range(window.model.rowCount())}
+    assert shown == {"a.mp3": "MP3", "b.flac": "FLAC", "c.ogg": "Ogg Vorbis", "d.opus": "Opus", "e.m4a": "AAC",
+                     "f.m4a": "ALAC"}
+    assert "1 file skipped: .wma (not supported)" in window.status_text.text()
+
+    window.model.accept(list(range(window.model.rowCount())))
+    qtbot.waitUntil(lambda: "Write 6 Genres" in window.act_write.text().replace("&", ""))
+    accept_next_dialog(WriteSummaryDialog)
+    with qtbot.waitSignal(window.write_finished, timeout=60_000):
+        window.act_write.trigger()
+    for r in range(window.model.rowCount()):
+        row = window.model.row_at(r)
+        assert row.status == DecisionStatus.WRITTEN and read_tags(row.track.path).genres == (row.predicted,)
+    with qtbot.waitSignal(window.undo_finished, timeout=60_000):
+        window.act_undo.trigger()
+    assert {p: hashlib.sha256(p.read_bytes()).digest() for p in folder.iterdir()} == before

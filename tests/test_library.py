@@ -555,3 +555,23 @@ def test_tags_are_read_in_threads_only_after_reads_waited_on_the_disk(tmp_path, 
     assert first == {threading.current_thread().name}
     assert threading.current_thread().name not in threads_used
     lib.close()
+
+
+def test_a_cache_from_before_formats_upgrades_with_mp3_for_every_readable_row(tmp_path, music_folder):
+    db = tmp_path / "lib.sqlite"
+    con = sqlite3.connect(db)
+    library_module.MIGRATIONS[0](con)  # the schema as the mp3-only versions left it
+    track = next(iter(sorted(music_folder.rglob("*.mp3"))))
+    st = track.stat()
+    con.execute("INSERT INTO tracks VALUES (?, ?, ?, 'T', 'A', 'B', '[\"Jazz\"]', 8.0, NULL, 0)",
+                (os.fsencode(track), st.st_size, st.st_mtime_ns))
+    con.execute("INSERT INTO tracks VALUES (?, 1, 1, NULL, NULL, NULL, '[]', NULL, 'unreadable', 0)",
+                (os.fsencode(tmp_path / "bad.mp3"),))
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with Library(db) as lib:
+        formats = {t.path.name: t.format for t in lib.tracks()}
+        assert formats == {track.name: "MP3", "bad.mp3": ""}
+        report = lib.scan([track])
+        assert report.unchanged == 1 and report.tracks[0].format == "MP3"
