@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 from gui import operations
 from gui.delegates import ConfidenceDelegate, GenreDelegate
 from gui.detail_pane import DetailPane
+from gui.gc_guard import collect_on_ui_thread
 from gui.tasks import Eta, Task
 from gui.track_model import (
     FILTER_LABELS,
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
+        collect_on_ui_thread()
         self.settings = settings or load_settings()
         self.setWindowTitle("genrenet")
         self.setWindowIcon(app_icon())
@@ -289,6 +291,9 @@ class MainWindow(QMainWindow):
         self.act_undo = self._action("&Undo Last Write", self._on_undo, QKeySequence.StandardKey.Undo,
                                      "Put back exactly the genre tags the last write replaced", S.SP_ArrowBack)
         self.act_history = self._action("Write &History…", self._on_history, None, "Earlier writes; undo any of them")
+        self.act_tidy = self._action("&Tidy Genre Spellings…", self._on_tidy, None,
+                                     "Rewrite the genres the files carry as the genre tree spells them "
+                                     "('hip hop' -> Hip-Hop); see Settings -> Genres")
         self.act_settings = self._action("&Settings…", self._on_settings, QKeySequence.StandardKey.Preferences,
                                          "Review threshold, device, ID3 version, genre names, model",
                                          S.SP_FileDialogDetailedView)
@@ -339,6 +344,8 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_write)
         m.addAction(self.act_undo)
         m.addAction(self.act_history)
+        m.addSeparator()
+        m.addAction(self.act_tidy)
         m = mb.addMenu("&Tools")
         m.addAction(self.act_settings)
         m.addAction(self.act_retrain)
@@ -514,13 +521,13 @@ class MainWindow(QMainWindow):
         from tagger.taxonomy import Taxonomy
 
         try:
-            taxonomy = Taxonomy.load(self.settings.genre_map)
-            namer = taxonomy.name_for
+            taxonomy = Taxonomy.load(self.settings.genre_map, merges=self.settings.genre_merges)
+            namer, tidy = taxonomy.name_for, taxonomy.tidy
         except Exception as exc:  # a broken genres.toml must not stop the app
             log.warning("taxonomy unavailable: %s", exc)
-            namer = str
+            namer = tidy = str
         self.model.configure(threshold=self.settings.review_threshold, policy=self.settings.write_policy,
-                             genres_to_write=self.settings.genres_to_write, namer=namer)
+                             genres_to_write=self.settings.genres_to_write, namer=namer, tidy=tidy)
         self.proxy.refilter()
 
     @property
@@ -563,6 +570,7 @@ class MainWindow(QMainWindow):
         self.act_write.setText(f"&Write {n} Genre{'s' if n != 1 else ''}…" if n else "&Write Genres…")
         self.act_write.setEnabled(n > 0 and not self.writing and not self.busy)
         self.act_undo.setEnabled(self._last_batch is not None and not self.writing and not self.busy)
+        self.act_tidy.setEnabled(self.model.rowCount() > 0 and not self.writing and not self.busy)
         self.act_open.setEnabled(not self.writing)
 
     # --- opening and scanning --------------------------------------------------------------
@@ -889,10 +897,14 @@ class MainWindow(QMainWindow):
         self.search.selectAll()
 
     def _genre_choices(self) -> list[str]:
-        names = set(self.model.genre_names())
+        """The picker's genres: the model's and the library's, each once, as the genre tree
+        spells them ("rock" and "Rock", "Hip Hop" and "Hip-Hop" are one entry)."""
+        from tagger.taxonomy import distinct
+
+        names = list(self.model.genre_names())
         if self._loaded_model is not None:
-            names.update(self.model.namer(label) for label in self._loaded_model.labels)
-        return sorted(names, key=str.casefold)
+            names += [self.model.namer(label) for label in self._loaded_model.labels]
+        return sorted(distinct(names, self.model.review.tidy), key=str.casefold)
 
     def _set_filter(self, f: Filter, user: bool) -> None:
         if user:
@@ -971,12 +983,25 @@ class MainWindow(QMainWindow):
             return
         self.start_write(decisions)
 
-    def start_write(self, decisions) -> None:
-        """Write these decisions off the UI thread (the summary was confirmed)."""
+    def _on_tidy(self) -> None:
+        plans = [p for p in self.model.review.canonical_plans() if p.writes]
+        if not plans:
+            QMessageBox.information(self, "Tidy genre spellings",
+                                    "Every genre in these files is already spelled as the genre tree spells it "
+                                    "(or is one it does not know: Settings → Genres lets you merge those).")
+            return
+        dialog = WriteSummaryDialog([(p.path, "; ".join(p.old), "; ".join(p.new)) for p in plans], self.settings, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.start_write([p.decision() for p in plans], decided=False, what="genre spellings")
+
+    def start_write(self, decisions, decided: bool = True, what: str = "genre") -> None:
+        """Write these decisions off the UI thread (the summary was confirmed). `decided` False:
+        a tidy-up, which leaves the review's decisions as they are (tagger.ops.write_decisions)."""
         n = len(decisions)
         self._begin_stage("Writing", f"Writing {n:,} files…")
-        desc = f"{n} genre{'s' if n != 1 else ''} in {self.folder.name if self.folder else 'files'}"
-        task = Task(operations.write, self.library, self.review_store, decisions, self.settings, desc,
+        desc = f"{n} {what}{'s' if n != 1 and what == 'genre' else ''} in {self.folder.name if self.folder else 'files'}"
+        task = Task(operations.write, self.library, self.review_store, decisions, self.settings, desc, decided,
                     name="write")
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_write_done)
@@ -1098,7 +1123,8 @@ class MainWindow(QMainWindow):
         from gui.settings_dialog import SettingsDialog
 
         labels = list(self._loaded_model.labels) if self._loaded_model is not None else []
-        dialog = SettingsDialog(self.settings, labels, self, current_folder=self.folder)
+        dialog = SettingsDialog(self.settings, labels, self, current_folder=self.folder,
+                                genre_lists=[r.track.genres for r in self.model.rows() if not r.track.error])
         if isinstance(page, str):
             dialog.show_page(page)
         dialog.model_chosen.connect(self._on_model_chosen)

@@ -38,11 +38,11 @@ def classify(library, tracks: Sequence[Track], model, max_windows: int, *, progr
     return classify_tracks(library, tracks, model, max_windows=max_windows, progress=progress, cancel=cancel)
 
 
-def write(library, store, decisions: Sequence[Decision], settings, description: str,
+def write(library, store, decisions: Sequence[Decision], settings, description: str, decided: bool = True,
           *, progress: Progress, cancel: threading.Event) -> ops.WriteOutcome:
     return ops.write_decisions(library, store, decisions, id3_version=settings.id3_version,
                                separator=settings.separator, keep_mtime=settings.keep_mtime,
-                               description=description, progress=progress, cancel=cancel)
+                               description=description, progress=progress, cancel=cancel, decided=decided)
 
 
 def undo(library, store, batch_id: int | None, *, progress: Progress, cancel: threading.Event) -> ops.UndoOutcome:

@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--reviewed", action="store_true",
                         help="write the accepted and edited decisions of the review (under PATHs, if given)")
     source.add_argument("--decisions", type=Path, help='write a reviewed list instead: JSON [{"path": ..., "genre": ...}]')
+    source.add_argument("--canonicalize", action="store_true",
+                        help="rewrite the genres the files carry in the genre tree's spelling (see `genrenet genres`); "
+                             "no model, no review")
     p.add_argument("--min-confidence", type=_probability, default=None,
                    help="write only predictions at or above this confidence, 0..1 (default: the review threshold setting)")
     p.add_argument("--policy", choices=[x.value for x in WritePolicy], default=None,
@@ -149,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--all", action="store_true", help="undo every write not yet undone, newest first")
     _add_json(p)
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("genres", help="the genre values in your files, with counts and their canonical names")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="music files or folders")
+    _add_json(p)
+    p.set_defaults(func=cmd_genres)
 
     p = sub.add_parser("history", help="list write batches")
     p.add_argument("--check", action="store_true",
@@ -338,7 +346,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     settings = _settings()
     out = Output(args.json)
-    if args.decisions:
+    if args.canonicalize:
+        if not args.paths:
+            raise UsageError("--canonicalize needs the music folders or files to tidy")
+        session = _Session.open(args.paths, args, settings, out, classify=False)
+        plans = session.review.canonical_plans()
+    elif args.decisions:
         session = _Session.from_decisions_file(args.decisions, settings)
         plans = session.decided_plans()
     elif args.reviewed and args.paths:
@@ -368,7 +381,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         session.library, session.store, [p.decision() for p in to_write],
         id3_version=args.id3_version or settings.id3_version, separator=settings.separator, force=args.force,
         keep_mtime=settings.keep_mtime if args.keep_mtime is None else args.keep_mtime,
-        description=f"genrenet apply ({_n(len(to_write), 'file')})", progress=ProgressLine("writing"))
+        description=f"genrenet apply{' --canonicalize' if args.canonicalize else ''} ({_n(len(to_write), 'file')})",
+        progress=ProgressLine("writing"), decided=not args.canonicalize)
     report = outcome.report
     errors = dict(report.errors)
     written = set(report.written) | set(report.unchanged)
@@ -405,6 +419,29 @@ def _skip_summary(skipped: list[Plan]) -> str:
         return ""
     kinds = Counter(p.skip for p in skipped)
     return f", {_n(len(skipped), 'file')} left alone (" + ", ".join(f"{n} {k.value}" for k, n in kinds.items()) + ")"
+
+
+def cmd_genres(args: argparse.Namespace) -> int:
+    from tagger.taxonomy import census
+
+    settings = _settings()
+    out = Output(args.json)
+    report = _scan(args.paths)
+    for path, error in _non_track_errors(report):
+        out.file(path, error, {}, text="")
+    tree = _taxonomy(settings).tree
+    values = census((t.genres for t in report.tracks if not t.error), tree)
+    for v in values:
+        fields = {"value": v.value, "count": v.count, "canonical": v.canonical, "known": v.known,
+                  "variant": v.is_variant}
+        shown = f"-> {v.canonical}" if v.is_variant else ("" if v.known else "(not in the genre tree)")
+        print(json.dumps(_valid_text(fields), ensure_ascii=False) if args.json else f"{v.count:>7}  {v.value:<30} {shown}")
+    variants = [v for v in values if v.is_variant]
+    unknown = [v for v in values if not v.known]
+    out.summary(f"{_n(len(values), 'genre value')} in {_n(len(report.tracks), 'file')}: "
+                f"{_n(len(variants), 'spelling variant')} ({sum(v.count for v in variants)} files; "
+                f"genrenet apply --canonicalize tidies them), {len(unknown)} not in the genre tree")
+    return 0
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
@@ -549,7 +586,7 @@ def _load_model(args: argparse.Namespace, settings):
 def _taxonomy(settings):
     from tagger.taxonomy import Taxonomy
 
-    return Taxonomy.load(settings.genre_map)
+    return Taxonomy.load(settings.genre_map, merges=settings.genre_merges)
 
 
 def _classify(tracks: Sequence[Track], model, args, settings, library: Library | None = None):
@@ -614,7 +651,7 @@ class _Session:
         taxonomy = _taxonomy(settings)
         review = session.review = Review(session.store, threshold=threshold, policy=policy,
                                          genres_to_write=getattr(args, "genres", None) or settings.genres_to_write,
-                                         namer=taxonomy.name_for)
+                                         namer=taxonomy.name_for, tidy=taxonomy.tidy)
         if paths:
             report = _scan(paths, session.library)
             tracks = report.tracks

@@ -54,11 +54,14 @@ def write_decisions(
     description: str = "",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    decided: bool = True,
 ) -> WriteOutcome:
     """Write each decision's genres (journaled), then bring library and review up to date.
 
     A file that already holds the decision's genres counts as written for the review (it is as
-    the user decided) but is not journaled: there is nothing to undo."""
+    the user decided) but is not journaled: there is nothing to undo. With `decided` False (a
+    tidy-up, not a review decision: `apply --canonicalize`) a file's review record stays as it
+    was and only follows the file to its new fingerprint."""
     journal = journal or Journal()
     report = journal.write_batch(decisions, id3_version=id3_version, separator=separator, force=force,
                                  keep_mtime=keep_mtime, description=description, progress=progress,
@@ -76,6 +79,10 @@ def write_decisions(
             continue
         outcome.tracks.append(track)
         old = previous.get(path)
+        if not decided:
+            if old is not None and old.fingerprint == decision.expected:
+                written.append((path, replace(old, fingerprint=track.fingerprint)))
+            continue
         record = ReviewRecord(DecisionStatus.WRITTEN, tuple(decision.genres), track.fingerprint, now,
                               batch_id=report.batch_id if path in report.written else None)
         if old is not None:  # keep what the decision was made on
@@ -122,6 +129,8 @@ def _after_undo(library: Library, store: ReviewStore, report: UndoReport) -> Und
         record = records.get(path)
         if record is not None and record.status == DecisionStatus.WRITTEN and record.batch_id == report.batch_id:
             pending.append((path, undone(record, track.fingerprint, now)))
+        elif record is not None and known is not None and record.fingerprint == known.fingerprint:
+            pending.append((path, replace(record, fingerprint=track.fingerprint)))  # it followed the write
     store.put_many(pending)
     return outcome
 

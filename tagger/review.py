@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tagger.tags import genre_problem
+from tagger.taxonomy import distinct, genre_key
 from tagger.track import Decision, DecisionStatus, Fingerprint, Prediction, Track
 
 if TYPE_CHECKING:
@@ -56,17 +57,17 @@ POLICY_DESCRIPTIONS = {
 
 
 def same_genres(a: Sequence[str], b: Sequence[str]) -> bool:
-    """Genre lists equal up to letter case ("rock" is "Rock")."""
-    return [g.casefold() for g in a] == [g.casefold() for g in b]
+    """Genre lists equal up to spelling ("rock" is "Rock", "hip hop" is "Hip-Hop")."""
+    return [genre_key(g) for g in a] == [genre_key(g) for g in b]
 
 
 def added_genres(current: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
-    """`current` followed by the genres of `new` it does not hold yet (letter case ignored)."""
-    have = {g.casefold() for g in current}
+    """`current` followed by the genres of `new` it does not hold yet (spelling ignored)."""
+    have = {genre_key(g) for g in current}
     out = list(current)
     for g in new:
-        if g.casefold() not in have:
-            have.add(g.casefold())
+        if genre_key(g) not in have:
+            have.add(genre_key(g))
             out.append(g)
     return tuple(out)
 
@@ -272,6 +273,8 @@ class Skip(StrEnum):
     BELOW_THRESHOLD = "below the confidence threshold"
     KEEPS_GENRE = "kept their genre (write policy)"
     SAME = "already had the genre"
+    NO_GENRE = "had no genre"
+    CANONICAL = "already spelled as the genre tree spells them"
     REJECTED = "rejected in review"
     WRITTEN = "already written"
 
@@ -315,8 +318,9 @@ class Review:
 
     def __init__(self, store: ReviewStore, *, threshold: float = 0.8,
                  policy: WritePolicy | str = WritePolicy.FILL_MISSING, genres_to_write: int = 1,
-                 namer: Callable[[str], str] = str) -> None:
+                 namer: Callable[[str], str] = str, tidy: Callable[[str], str] = str) -> None:
         self.store = store
+        self.tidy = tidy  # a typed genre as it is written (Taxonomy.tidy: the genre tree's spelling)
         self.threshold = threshold
         self.policy = WritePolicy(policy)
         self.genres_to_write = genres_to_write
@@ -327,8 +331,11 @@ class Review:
     # --- configuration ------------------------------------------------------------------------
 
     def configure(self, *, threshold: float | None = None, policy: WritePolicy | str | None = None,
-                  genres_to_write: int | None = None, namer: Callable[[str], str] | None = None) -> None:
+                  genres_to_write: int | None = None, namer: Callable[[str], str] | None = None,
+                  tidy: Callable[[str], str] | None = None) -> None:
         """New settings: suggestions follow; decisions stay as the user made them."""
+        if tidy is not None:
+            self.tidy = tidy
         if threshold is not None:
             self.threshold = threshold
         if policy is not None:
@@ -470,7 +477,7 @@ class Review:
         """The user chose these genres (the suggestion itself counts as accepting it).
 
         Raises ValueError for a name that cannot be written as typed (tags.genre_problem)."""
-        chosen = clean_genres(genres)
+        chosen = clean_genres(genres, self.tidy)
         for name in chosen:
             problem = genre_problem(name)
             if problem:
@@ -572,6 +579,22 @@ class Review:
         made them; pending predictions at or above the threshold under the write policy."""
         return [self.plan(it) for it in self.items]
 
+    def canonical_plans(self) -> list[Plan]:
+        """What `apply --canonicalize` does with each item: a file whose genres are not spelled
+        as the genre tree spells them gets the same genres in that spelling, each once."""
+        plans = []
+        for item in self.items:
+            track = item.track
+            if track.error:
+                plans.append(Plan(item, (), track.error, Skip.ERROR))
+            elif not track.genres:
+                plans.append(Plan(item, (), "has no genre", Skip.NO_GENRE))
+            elif (tidied := clean_genres(track.genres, self.tidy)) == track.genres:
+                plans.append(Plan(item, (), "already spelled as the genre tree spells it", Skip.CANONICAL))
+            else:
+                plans.append(Plan(item, tidied))
+        return plans
+
     def plan(self, item: ReviewItem) -> Plan:
         status = item.status
         if status == DecisionStatus.ERROR:
@@ -602,14 +625,10 @@ def policy_plan(item: ReviewItem, policy: WritePolicy) -> Plan:
     return Plan(item, suggestion)
 
 
-def clean_genres(genres: Sequence[str]) -> tuple[str, ...]:
-    """Genre names as a user typed them: trimmed, blanks and repeats (any case) dropped."""
-    out: list[str] = []
-    for g in genres:
-        g = g.strip()
-        if g and g.casefold() not in {x.casefold() for x in out}:
-            out.append(g)
-    return tuple(out)
+def clean_genres(genres: Sequence[str], tidy: Callable[[str], str] = str) -> tuple[str, ...]:
+    """Genre names as a user typed them, each `tidy`'d (the genre tree's spelling), trimmed,
+    blanks and repeats (any spelling) dropped."""
+    return tuple(distinct((g.strip() for g in genres), tidy))
 
 
 # --- albums ----------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ class Settings:
     windows_per_track: int = _setting(8, "How many 3-second windows, spread over the track, judge each track.",
                                       minimum=1, maximum=64)
     genre_map: dict = _setting({}, "Model label -> genre name to write, overriding resources/genres.toml.")
+    genre_merges: dict = _setting({}, "Genre spellings -> the genre name you want instead (Genres page, "
+                                      "'Merge into'); your merges win over genrenet's genre tree.")
     recent_folders: tuple = _setting((), "Folders opened recently (newest first).")
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,7 +117,9 @@ def _validated(settings: Settings) -> Settings:
             raise ValueError(f"{f.name} must be between {meta['minimum']} and {meta['maximum']}")
     if settings.cache_dir is not None and not isinstance(settings.cache_dir, str):
         raise ValueError("cache_dir must be a folder path or empty")
-    if not isinstance(settings.genre_map, dict):
-        raise ValueError("genre_map must be a mapping")
+    for name in ("genre_map", "genre_merges"):
+        value = getattr(settings, name)
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ValueError(f"{name} must be a mapping of names to names")
     return settings
 

@@ -13,8 +13,8 @@ import pytest
 from tagger.audio import Segments, load_audio
 from tagger.cli import main
 from tagger.journal import Journal
-from tagger.track import Decision, Fingerprint
 from tagger.tags import read_tags
+from tagger.track import Decision, Fingerprint
 from tests.helpers import SR, make_track, tag_file, tone, write_audio
 
 FORMATS = {  # file name -> (codec for write_audio, the format the scan reports)

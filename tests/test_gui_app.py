@@ -653,3 +653,43 @@ def test_a_folder_of_every_format_is_listed_with_its_format_written_and_undone(q
     with qtbot.waitSignal(window.undo_finished, timeout=60_000):
         window.act_undo.trigger()
     assert {p: hashlib.sha256(p.read_bytes()).digest() for p in folder.iterdir()} == before
+
+
+def test_genres_page_lists_values_with_their_canonical_names_and_saves_merges(qtbot):
+    from gui.settings_dialog import SettingsDialog
+
+    lists = [("hip hop",), ("Hip-Hop",), ("Hip-Hop", "Zeuhl Obscura")]
+    dialog = SettingsDialog(Settings(), ["Rock"], genre_lists=lists)
+    qtbot.addWidget(dialog)
+    page = dialog.genres
+    rows = {page.table_model.item(r, 0).text(): (page.table_model.item(r, 1).text(), page.table_model.item(r, 2).text())
+            for r in range(page.table_model.rowCount())}
+    assert rows["hip hop"] == ("1", "Hip-Hop") and rows["Hip-Hop"] == ("2", "Hip-Hop")
+    assert rows["Zeuhl Obscura"][1].endswith("(not in the genre tree)")
+    zeuhl = next(r for r in range(page.table_model.rowCount()) if page.table_model.item(r, 0).text() == "Zeuhl Obscura")
+    page.table_model.item(zeuhl, page.MERGE).setText("Zeuhl")
+    saved = page.save()
+    assert saved == {"genre_merges": {"Zeuhl Obscura": "Zeuhl"}}
+    again = SettingsDialog(Settings().with_changes(**saved), ["Rock"], genre_lists=lists)
+    qtbot.addWidget(again)
+    shown = {again.genres.table_model.item(r, 0).text(): again.genres.table_model.item(r, 2).text()
+             for r in range(again.genres.table_model.rowCount())}
+    assert shown["Zeuhl Obscura"] == "Zeuhl"
+
+
+def test_tidy_genre_spellings_rewrites_variants_and_keeps_decisions(qtbot, window, tmp_path):
+    from tagger.tags import read_tags
+
+    folder = tmp_path / "Spelled"
+    make_track(folder / "a.mp3", genre="hip hop", title="A")
+    make_track(folder / "b.flac", kind="noise", genre="Rock", title="B")
+    open_and_classify(qtbot, window, folder)
+    window._set_filter(Filter.ALL, user=True)
+    b = window.model.row_of(folder / "b.flac")
+    window.model.reject([b])
+    accept_next_dialog(WriteSummaryDialog)
+    with qtbot.waitSignal(window.write_finished, timeout=60_000):
+        window.act_tidy.trigger()
+    assert read_tags(folder / "a.mp3").genres == ("Hip-Hop",)
+    assert row_of(window, folder / "a.mp3").track.genres == ("Hip-Hop",)
+    assert row_of(window, folder / "b.flac").status == DecisionStatus.REJECTED
