@@ -298,12 +298,15 @@ class MainWindow(QMainWindow):
                                          "Review threshold, device, ID3 version, genre names, model",
                                          S.SP_FileDialogDetailedView)
         self.act_retrain = self._action("&Retrain…", self._on_retrain, None, "Train a model on your data")
+        self.act_learn = self._action("&Learn from My Tags…", self._on_learn, None,
+                                      "Train a genre model on the genres this folder's files already carry, "
+                                      "in your spelling, and compare it with the model you use")
         self.act_find = self._action("&Find", self._on_find, QKeySequence.StandardKey.Find)
         self.act_about = self._action("&About genrenet", self._on_about)
         self.act_shortcuts = self._action("&Keyboard Shortcuts", self._on_shortcuts, "F1")
         self.filter_group = QActionGroup(self)
         self.filter_actions: dict[Filter, QAction] = {}
-        for i, f in enumerate(Filter):
+        for i, f in enumerate(FILTER_LABELS):  # the tabs in reading order
             a = QAction(FILTER_LABELS[f], self, checkable=True)
             a.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             a.setToolTip(FILTER_TIPS[f])
@@ -349,6 +352,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Tools")
         m.addAction(self.act_settings)
         m.addAction(self.act_retrain)
+        m.addAction(self.act_learn)
         m = mb.addMenu("&Help")
         m.addAction(self.act_shortcuts)
         m.addAction(self.act_about)
@@ -522,12 +526,14 @@ class MainWindow(QMainWindow):
 
         try:
             taxonomy = Taxonomy.load(self.settings.genre_map, merges=self.settings.genre_merges)
-            namer, tidy = taxonomy.name_for, taxonomy.tidy
+            namer, tidy, related = taxonomy.name_for, taxonomy.tidy, taxonomy.related
         except Exception as exc:  # a broken genres.toml must not stop the app
             log.warning("taxonomy unavailable: %s", exc)
             namer = tidy = str
+            related = None
         self.model.configure(threshold=self.settings.review_threshold, policy=self.settings.write_policy,
-                             genres_to_write=self.settings.genres_to_write, namer=namer, tidy=tidy)
+                             genres_to_write=self.settings.genres_to_write, namer=namer, tidy=tidy,
+                             related=related)
         self.proxy.refilter()
 
     @property
@@ -571,6 +577,7 @@ class MainWindow(QMainWindow):
         self.act_write.setEnabled(n > 0 and not self.writing and not self.busy)
         self.act_undo.setEnabled(self._last_batch is not None and not self.writing and not self.busy)
         self.act_tidy.setEnabled(self.model.rowCount() > 0 and not self.writing and not self.busy)
+        self.act_learn.setEnabled(self.folder is not None and not self.busy)
         self.act_open.setEnabled(not self.writing)
 
     # --- opening and scanning --------------------------------------------------------------
@@ -1132,6 +1139,18 @@ class MainWindow(QMainWindow):
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_settings is not None:
             self.apply_settings(dialog.result_settings)
         self._settings_dialog = None
+
+    def _on_learn(self) -> None:
+        from gui.learn_dialog import LearnDialog
+
+        if self.folder is None:
+            return
+        dialog = LearnDialog(self.folder, self)
+        dialog.model_chosen.connect(self._on_model_chosen)
+        self._learn_dialog = dialog
+        dialog.start()
+        dialog.exec()
+        self._learn_dialog = None
 
     def _on_retrain(self) -> None:
         self._on_settings("Retrain")

@@ -459,6 +459,7 @@ FILTER_LABELS = {
     Filter.CONFIDENT: "Confident",
     Filter.CHANGED: "Changed",
     Filter.ALBUM: "Album disagrees",
+    Filter.TAG_DISAGREES: "Tag disagrees",
     Filter.ERRORS: "Errors",
     Filter.ALL: "All",
 }
@@ -468,6 +469,8 @@ FILTER_TIPS = {
     Filter.CONFIDENT: "Predictions at or above the review threshold",
     Filter.CHANGED: "Rows whose genre will be (or was) written: accepted, edited or written",
     Filter.ALBUM: "Tracks whose prediction disagrees with the rest of their album",
+    Filter.TAG_DISAGREES: "Confident predictions that contradict every genre the file carries: a wrong tag, "
+                          "or a model to retrain (Tools -> Learn from My Tags)",
     Filter.ERRORS: "Files that could not be read, classified or written",
     Filter.ALL: "Every file",
 }

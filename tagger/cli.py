@@ -180,6 +180,7 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     training_cli.add_train_parser(sub)
     training_cli.add_evaluate_parser(sub)
     training_cli.add_import_musicnn_parser(sub)
+    training_cli.add_learn_parser(sub)
 
 
 def _probability(text: str) -> float:
@@ -651,7 +652,8 @@ class _Session:
         taxonomy = _taxonomy(settings)
         review = session.review = Review(session.store, threshold=threshold, policy=policy,
                                          genres_to_write=getattr(args, "genres", None) or settings.genres_to_write,
-                                         namer=taxonomy.name_for, tidy=taxonomy.tidy)
+                                         namer=taxonomy.name_for, tidy=taxonomy.tidy,
+                                         related=taxonomy.related)
         if paths:
             report = _scan(paths, session.library)
             tracks = report.tracks

@@ -129,6 +129,7 @@ class ReviewItem:
     suggestion: tuple[str, ...] = ()
     album_majority: str | None = None
     album_note: str | None = None
+    tag_disagrees: bool = False  # confident, and unrelated to every genre the file carries (Review._derive)
     _hay: str | None = None
     _hay_key: tuple | None = None
     _summary: tuple | None = None  # (threshold, status, views); the Review that changes an item clears it
@@ -216,6 +217,8 @@ class ReviewItem:
             out.append(View.ALBUM)
         if self.error is not None or self.track.error is not None:
             out.append(View.ERRORS)
+        if self.tag_disagrees and c is not None and c >= threshold:
+            out.append(View.TAG_DISAGREES)
         return out
 
     def search_text(self) -> str:
@@ -241,6 +244,7 @@ class View(IntEnum):
     ALBUM = 3
     ERRORS = 4
     ALL = 5
+    TAG_DISAGREES = 6  # a confident prediction that no genre the file carries agrees with
 
     def matches(self, item: ReviewItem, threshold: float) -> bool:
         return self in item.views(threshold)
@@ -318,8 +322,11 @@ class Review:
 
     def __init__(self, store: ReviewStore, *, threshold: float = 0.8,
                  policy: WritePolicy | str = WritePolicy.FILL_MISSING, genres_to_write: int = 1,
-                 namer: Callable[[str], str] = str, tidy: Callable[[str], str] = str) -> None:
+                 namer: Callable[[str], str] = str, tidy: Callable[[str], str] = str,
+                 related: Callable[[str, str], bool] | None = None) -> None:
         self.store = store
+        # whether two genre names agree (the same genre, or one above the other: Taxonomy.related)
+        self.related = related or (lambda a, b: genre_key(a) == genre_key(b))
         self.tidy = tidy  # a typed genre as it is written (Taxonomy.tidy: the genre tree's spelling)
         self.threshold = threshold
         self.policy = WritePolicy(policy)
@@ -332,10 +339,13 @@ class Review:
 
     def configure(self, *, threshold: float | None = None, policy: WritePolicy | str | None = None,
                   genres_to_write: int | None = None, namer: Callable[[str], str] | None = None,
-                  tidy: Callable[[str], str] | None = None) -> None:
+                  tidy: Callable[[str], str] | None = None,
+                  related: Callable[[str, str], bool] | None = None) -> None:
         """New settings: suggestions follow; decisions stay as the user made them."""
         if tidy is not None:
             self.tidy = tidy
+        if related is not None:
+            self.related = related
         if threshold is not None:
             self.threshold = threshold
         if policy is not None:
@@ -422,9 +432,12 @@ class Review:
         pred = item.prediction
         if pred is None:
             item.top_names, item.predicted, item.confidence, item.suggestion = [], "", None, ()
+            item.tag_disagrees = False
             return
         item.top_names = [(self.namer(label), p) for label, p in pred.top(5)]
         item.predicted, item.confidence = item.top_names[0]
+        current = item.track.genres
+        item.tag_disagrees = bool(current) and not any(self.related(item.predicted, g) for g in current)
         names: list[str] = []
         for name, _ in item.top_names:
             if name not in names:

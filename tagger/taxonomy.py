@@ -155,6 +155,15 @@ class Taxonomy:
         """A genre as typed or found in a tag, as genrenet shows and writes it."""
         return self.tree.canonical(text)
 
+    def related(self, a: str, b: str) -> bool:
+        """Whether two genre names agree: one genre, or one is above the other in the tree
+        ("Rock" and "Alternative Rock" agree; "Rock" and "Jazz" do not)."""
+        ka, kb = genre_key(self.tidy(a)), genre_key(self.tidy(b))
+        if ka == kb:
+            return True
+        return (ka in {genre_key(g) for g in self.tree.ancestors(self.tidy(b))}
+                or kb in {genre_key(g) for g in self.tree.ancestors(self.tidy(a))})
+
     def label_for(self, text: str, labels: tuple[str, ...] | None = None) -> str | None:
         """The model label a genre text stands for, or None: the label, its name or an alias,
         else the nearest ancestor in the genre tree that is a label ("Bebop" -> Jazz).

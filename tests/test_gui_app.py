@@ -693,3 +693,28 @@ def test_tidy_genre_spellings_rewrites_variants_and_keeps_decisions(qtbot, windo
     assert read_tags(folder / "a.mp3").genres == ("Hip-Hop",)
     assert row_of(window, folder / "a.mp3").track.genres == ("Hip-Hop",)
     assert row_of(window, folder / "b.flac").status == DecisionStatus.REJECTED
+
+
+def test_learn_dialog_runs_learn_and_shows_why_nothing_was_learned(qtbot, tmp_path):
+    from gui.learn_dialog import LearnDialog
+
+    folder = tmp_path / "One genre"
+    for i in range(3):
+        make_track(folder / f"{i}.mp3", seconds=4.0, genre="Rock", seed=i)
+    dialog = LearnDialog(folder, out=tmp_path / "learned.pt", min_tracks=2)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.learn_finished, timeout=120_000) as done:
+        dialog.start()
+    assert done.args == [False]
+    assert "No model was learned" in dialog.status.text() and "at least two genres" in dialog.status.text()
+    assert not dialog.use_button.isEnabled() and not (tmp_path / "learned.pt").exists()
+
+
+def test_learn_dialog_summary_compares_with_the_model_in_use():
+    from gui.learn_dialog import LearnDialog
+
+    report = {"labels": ["Jazz", "Rock"], "tracks": {"Jazz": 40, "Rock": 60}, "cross_validated_accuracy": 0.85,
+              "default_model_accuracy": 0.7}
+    text = LearnDialog.summary_text(report)
+    assert "right 85% of the time" in text and "gets 70%" in text and "better on your music" in text
+    assert "not better" in LearnDialog.summary_text({**report, "cross_validated_accuracy": 0.6})

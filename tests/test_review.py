@@ -228,3 +228,19 @@ def test_album_majority_is_a_users_choice(store):
     assert "Jazz" in review.items[2].album_note
     assert review.use_album_majority([2]) == [2]
     assert review.items[2].genres == ("Jazz",) and review.items[2].status == S.EDITED
+
+
+# --- tag disagrees -------------------------------------------------------------------------------
+
+
+def test_a_confident_prediction_that_contradicts_the_files_genre_is_in_tag_disagrees(store):
+    from tagger.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.load()
+    tracks = [track("/m/a.mp3", genres=("Jazz",)), track("/m/b.mp3", genres=("Alternative Rock",)),
+              track("/m/c.mp3", genres=("Jazz",)), track("/m/d.mp3")]
+    r = review_of(store, tracks, [[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.4, 0.3, 0.3], [0.9, 0.05, 0.05]],
+                  related=taxonomy.related)
+    disagree = [it.track.path.name for it in r.items if View.TAG_DISAGREES.matches(it, 0.8)]
+    assert disagree == ["a.mp3"]  # b: rock is above Alternative Rock; c: not confident; d: no tag
+    assert r.counts().views[View.TAG_DISAGREES] == 1

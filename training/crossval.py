@@ -40,8 +40,10 @@ from training.train import (
 )
 
 
-def cross_validate(config: TrainConfig, folds: int = 5, progress=None) -> dict[str, Any]:
-    dataset = load_sources(config)
+def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=None) -> dict[str, Any]:
+    """Grouped k-fold accuracy of config's recipe on `dataset` (default: config's sources).
+    The summary's "oof" maps each example's path to its out-of-fold predicted label index."""
+    dataset = dataset if dataset is not None else load_sources(config)
     labels = dataset.labels
     index = {lab: i for i, lab in enumerate(labels)}
     parts = group_folds(dataset.examples, folds, config.seed)
@@ -60,6 +62,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None) -> dict[s
     y_pred: list[int] = []
     sources: list[str] = []
     fold_rows = []
+    oof: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(folds):
             t0 = time.monotonic()
@@ -85,6 +88,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None) -> dict[s
                 probs = predict_examples(model, test, cache, config.eval_windows)
             pred = probs.argmax(axis=1).tolist()
             truth = [index[e.label] for e in test]
+            oof.update({str(e.path): p for e, p in zip(test, pred, strict=True)})
             y_true += truth
             y_pred += pred
             sources += [e.dataset for e in test]
@@ -93,7 +97,10 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None) -> dict[s
                               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                               "temperature": result.temperature, "seconds": time.monotonic() - t0,
                               "mean_confidence": float(probs.max(axis=1).mean()) if len(test) else 0.0})
-            print(json.dumps({"event": "fold", **fold_rows[-1]}), file=sys.stderr, flush=True)
+            if progress is not None:
+                progress({"event": "fold", **fold_rows[-1]})
+            else:
+                print(json.dumps({"event": "fold", **fold_rows[-1]}), file=sys.stderr, flush=True)
     summary = metrics(y_true, y_pred, labels)
     per_dataset = defaultdict(lambda: [0, 0])
     for t, p, s in zip(y_true, y_pred, sources, strict=True):
@@ -101,6 +108,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None) -> dict[s
         per_dataset[s][1] += 1
     summary["per_dataset"] = {s: {"accuracy": c / n, "clips": n} for s, (c, n) in sorted(per_dataset.items())}
     summary["folds"] = fold_rows
+    summary["oof"] = oof
     summary["fold_accuracy_mean"] = float(np.mean([f["accuracy"] for f in fold_rows]))
     summary["fold_accuracy_std"] = float(np.std([f["accuracy"] for f in fold_rows]))
     summary["train_seconds_total"] = float(sum(f["seconds"] for f in fold_rows))

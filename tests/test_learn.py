@@ -1,0 +1,93 @@
+"""`genrenet learn`: labels from the library's own tags and decisions, in the genre tree's spelling,
+and a real checkpoint trained on real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tagger.checkpoint import read_checkpoint
+from tagger.review import ReviewRecord
+from tagger.taxonomy import Taxonomy
+from tagger.track import DecisionStatus, Fingerprint, Track
+from tests.helpers import make_track
+from training.learn import library_dataset
+
+
+def track(name: str, *genres: str, folder: str = "Album") -> Track:
+    return Track(Path("/music") / folder / name, Fingerprint(1, 1), genres=tuple(genres))
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def labels_of(dataset) -> dict[str, str]:
+    return {e.path.name: e.label for e in dataset.examples}
+
+
+def test_spelling_variants_of_one_genre_are_one_label(taxonomy):
+    tracks = [track("a", "hip hop"), track("b", "Hip-Hop"), track("c", "HIPHOP")]
+    assert set(labels_of(library_dataset(tracks, {}, taxonomy, min_tracks=3)).values()) == {"Hip-Hop"}
+
+
+def test_a_genre_with_too_few_tracks_joins_its_parent(taxonomy):
+    tracks = [track("a", "Bebop"), track("b", "Jazz"), track("c", "Jazz")]
+    assert labels_of(library_dataset(tracks, {}, taxonomy, min_tracks=3)) == {"a": "Jazz", "b": "Jazz", "c": "Jazz"}
+
+
+def test_a_genre_with_enough_tracks_keeps_its_own_name(taxonomy):
+    tracks = [track(f"b{i}", "Bebop") for i in range(3)] + [track(f"j{i}", "Jazz") for i in range(3)]
+    assert set(labels_of(library_dataset(tracks, {}, taxonomy, min_tracks=3)).values()) == {"Bebop", "Jazz"}
+
+
+def test_tags_that_are_no_genre_are_passed_over(taxonomy):
+    dataset = library_dataset([track("a", "80s", "Rock"), track("b", "female vocalists")], {}, taxonomy, min_tracks=1)
+    assert labels_of(dataset) == {"a": "Rock"}
+    assert ("/music/Album/b", "no genre") in [(str(p), r) for p, r in dataset.skipped]
+
+
+def test_an_accepted_decision_wins_over_the_files_tag(taxonomy):
+    t = track("a", "Pop")
+    record = ReviewRecord(DecisionStatus.ACCEPTED, ("Rock",), t.fingerprint, 0.0)
+    assert labels_of(library_dataset([t], {t.path: record}, taxonomy, min_tracks=1)) == {"a": "Rock"}
+
+
+def test_genres_with_too_few_tracks_and_no_parent_are_left_out_and_counted(taxonomy):
+    dataset = library_dataset([track("a", "Rock"), track("b", "Zeuhl Obscura")], {}, taxonomy, min_tracks=1)
+    assert labels_of(dataset) == {"a": "Rock", "b": "Zeuhl Obscura"}
+    dataset = library_dataset([track("a", "Rock"), track("b", "Zeuhl Obscura")], {}, taxonomy, min_tracks=2)
+    assert labels_of(dataset) == {} and len(dataset.skipped) == 2
+
+
+def test_the_album_folder_is_the_group_so_albums_never_straddle_folds(taxonomy):
+    tracks = [track("a", "Rock", folder="One"), track("b", "Rock", folder="One"), track("c", "Rock", folder="Two")]
+    groups = {e.path.name: e.group for e in library_dataset(tracks, {}, taxonomy, min_tracks=1).examples}
+    assert groups["a"] == groups["b"] != groups["c"]
+
+
+@pytest.mark.slow
+def test_learn_writes_a_checkpoint_from_the_librarys_tags_and_reports_both_accuracies(capsys, tmp_path,
+                                                                                      tiny_model_path):
+    from tagger.cli import main
+    from tagger.settings import Settings, save_settings
+
+    save_settings(Settings(model_path=str(tiny_model_path)))
+    folder = tmp_path / "Music"
+    for i in range(6):
+        make_track(folder / f"Tones {i % 3}" / f"{i}.mp3", kind="tone", seed=i, seconds=6.0, genre="tone music")
+        make_track(folder / f"Noise {i % 3}" / f"{i}.mp3", kind="noise", seed=i, seconds=6.0, genre="noise")
+    make_track(folder / "Untagged" / "x.mp3", seconds=6.0)
+    out = tmp_path / "learned.pt"
+    code = main(["learn", str(folder), "--out", str(out), "--min-tracks", "3", "--folds", "3", "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["labels"] == ["Noise", "tone music"] and summary["tracks"] == {"Noise": 6, "tone music": 6}
+    assert summary["skipped"] == {"no genre": 1}
+    assert 0.0 <= summary["cross_validated_accuracy"] <= 1.0 and summary["default_model_accuracy"] is not None
+    data = read_checkpoint(out)
+    assert data["labels"] == ["Noise", "tone music"]
+    assert data["trained_on"]["cross_validation"]["folds"] == 3

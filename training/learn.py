@@ -1,0 +1,171 @@
+"""Learn from the library: a genre head on the frozen musicnn backbone, trained on the genres the
+user's own files carry (or their review decisions), in the user's own vocabulary.
+
+    learn(roots, out, min_tracks=5) -> LearnReport
+
+Labels. Each track's label is its first genre that is a genre (not "80s" or "female vocalists"),
+in the genre tree's spelling (tagger.taxonomy), so "hip hop" and "Hip-Hop" are one label; an
+accepted, edited or written review decision wins over the file's tag. A genre with fewer than
+`min_tracks` tracks joins its nearest parent in the tree ("Bebop" -> Jazz) when the parent
+then has enough; what still has too few tracks is left out, and said so.
+
+Honesty. The estimate is grouped k-fold cross-validation (training/crossval.py) with the album
+folder as the group, so no track is judged by a model that heard another track of its album.
+The default model is scored on the same tracks, its predicted genre mapped onto the learned
+labels (a label it cannot name counts as wrong). Embeddings are cached per file (training's
+EmbeddingCache, in the user cache folder), so a second `learn` on the same files trains the
+head only (seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tagger.review import DECIDED
+from tagger.track import DecisionStatus, Track
+from training.datasets import Dataset, DatasetError, Example
+from training.splitting import Split, stratified_groups
+
+Progress = Callable[[dict[str, Any]], None]
+LEARN_ARCH_KWARGS = {"embedding": "pooled"}  # the shipped default model's head (its card compares embeddings)
+FOLDS = 5
+
+
+@dataclass
+class LearnReport:
+    checkpoint: Path | None
+    labels: tuple[str, ...]
+    counts: dict[str, int]
+    skipped: Counter = field(default_factory=Counter)  # reason -> tracks
+    cv_accuracy: float | None = None
+    default_accuracy: float | None = None  # the default model on the same tracks, mapped to these labels
+    folds: int = 0
+    seconds: float = 0.0
+    cv: dict[str, Any] = field(default_factory=dict)
+
+
+def library_dataset(tracks: Iterable[Track], decisions: dict[Path, Any], taxonomy, min_tracks: int) -> Dataset:
+    """The labelled examples `learn` trains on (see the module docstring), skipped ones counted."""
+    tree = taxonomy.tree
+    skipped: list[tuple[Path, str]] = []
+    chosen: dict[Path, str] = {}
+    for track in tracks:
+        record = decisions.get(track.path)  # a rejection turns down a suggestion, not the file's own tag
+        decided = record is not None and record.status in (*DECIDED, DecisionStatus.WRITTEN)
+        genres = record.genres if decided else track.genres
+        if track.error:
+            skipped.append((track.path, "unreadable"))
+            continue
+        names = [tree.canonical(g) for g in genres if g.strip() and tree.is_genre(g)]
+        if not names:
+            skipped.append((track.path, "no genre"))
+            continue
+        chosen[track.path] = names[0]
+    labels = _rolled_up(chosen, tree, min_tracks)
+    examples = []
+    for path, genre in chosen.items():
+        label = labels.get(genre)
+        if label is None:
+            skipped.append((path, f"fewer than {min_tracks} tracks of its genre"))
+        else:
+            examples.append(Example(path, label, group=str(path.parent), dataset="library"))
+    present = tuple(sorted({e.label for e in examples}, key=str.casefold))
+    return Dataset("library", Path("."), present, examples, skipped)
+
+
+def _rolled_up(chosen: dict[Path, str], tree, min_tracks: int) -> dict[str, str]:
+    """genre -> the label its tracks get: itself, or the nearest parent with enough tracks."""
+    target = {g: g for g in set(chosen.values())}
+    while True:
+        counts = Counter(target[g] for g in chosen.values())
+        small = [g for g, label in target.items() if counts[label] < min_tracks and tree.parents_of(label)]
+        if not small:
+            break
+        for g in small:
+            target[g] = tree.canonical(tree.parents_of(target[g])[0])
+    counts = Counter(target[g] for g in chosen.values())
+    return {g: label for g, label in target.items() if counts[label] >= min_tracks}
+
+
+def learn(
+    roots: Sequence[Path],
+    out: Path,
+    *,
+    min_tracks: int = 5,
+    folds: int = FOLDS,
+    seed: int = 0,
+    epochs: int = 40,
+    progress: Progress | None = None,
+    library=None,
+    store=None,
+    taxonomy=None,
+    default_model=None,
+) -> LearnReport:
+    """Scan `roots`, cross-validate the recipe, compare with the default model, write `out`."""
+    from tagger.library import Library
+    from tagger.review_store import ReviewStore
+    from tagger.taxonomy import Taxonomy
+    from training.crossval import cross_validate
+    from training.train import TrainConfig, fit
+
+    started = time.monotonic()
+    emit = progress or (lambda event: None)
+    library = library or Library()
+    store = store or ReviewStore()
+    taxonomy = taxonomy or Taxonomy.load()
+    tracks = library.scan([Path(r) for r in roots]).tracks
+    dataset = library_dataset(tracks, store.get_many([t.path for t in tracks]), taxonomy, min_tracks)
+    report = LearnReport(None, dataset.labels, dataset.counts(), Counter(reason for _, reason in dataset.skipped))
+    if len(dataset.labels) < 2:
+        raise DatasetError(f"learning needs at least two genres with {min_tracks} or more tracks each; "
+                           f"found {len(dataset.labels)} ({_describe(report)})")
+    groups = {e.group for e in dataset.examples}
+    folds = max(2, min(folds, min(report.counts.values()), len(groups)))
+    config = TrainConfig(sources=[], out=Path(out), arch="musicnn_transfer",
+                         arch_kwargs=dict(LEARN_ARCH_KWARGS, n_labels=len(dataset.labels)),
+                         labels=dataset.labels, epochs=epochs, patience=10, batch_size=64, seed=seed,
+                         eval_windows=8, save_state=False)
+    emit({"event": "start", "labels": list(dataset.labels), "tracks": len(dataset.examples), "folds": folds})
+    cv = cross_validate(config, folds, progress=emit, dataset=dataset)
+    report.cv, report.folds = cv, folds
+    report.cv_accuracy = float(cv["accuracy"])
+    report.default_accuracy = _default_accuracy(dataset, tracks, library, taxonomy, default_model)
+    train_part, valid_part = stratified_groups(dataset.examples, (0.85, 0.15), seed)
+    trained_on = {"datasets": [{"kind": "library", "name": "your library", "tracks": len(dataset.examples)}],
+                  "learned_from": "the genres the library's files carry and its review decisions",
+                  "cross_validation": {"folds": folds, "accuracy": report.cv_accuracy,
+                                       "default_model_accuracy": report.default_accuracy,
+                                       "grouped_by": "album folder"}}
+    result = fit(replace(config, out=Path(out)), dataset.labels, Split("learn", train_part, valid_part, []),
+                 trained_on=trained_on, progress=emit)
+    report.checkpoint = result.checkpoint
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _default_accuracy(dataset: Dataset, tracks: Sequence[Track], library, taxonomy, model) -> float | None:
+    """The default model's accuracy on the dataset's tracks, its genre mapped onto the labels
+    (its predictions come from the library cache when the folder was classified before)."""
+    from tagger.classify import classify_tracks, load_model
+
+    model = model or load_model(None)
+    by_path = {e.path: e for e in dataset.examples}
+    right = total = 0
+    for result in classify_tracks(library, [t for t in tracks if t.path in by_path], model):
+        if result.prediction is None:
+            continue
+        total += 1
+        name = taxonomy.name_for(result.prediction.genre)
+        right += taxonomy.label_for(name, dataset.labels) == by_path[result.path].label
+    return right / total if total else None
+
+
+def _describe(report: LearnReport) -> str:
+    parts = [f"{label}: {n}" for label, n in report.counts.items()]
+    parts += [f"{n} tracks skipped ({reason})" for reason, n in report.skipped.items()]
+    return ", ".join(parts) or "no tracks"
