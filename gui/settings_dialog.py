@@ -588,13 +588,16 @@ class RetrainPage(Page):
         self.folder.setPlaceholderText("Folder with the training audio")
         self.browse = QPushButton("Browse…")
         self.browse.clicked.connect(self._on_browse)
+        from training.cli import RECOMMENDED_ARCH
+
         self.arch = QComboBox()
         archs = [a for a in models.available() if a != "musicnn"]
-        self.arch.addItems(archs)
-        for preferred in ("musicnn_transfer", "compact_cnn"):
-            if preferred in archs:
-                self.arch.setCurrentText(preferred)
-                break
+        for arch in archs:
+            self.arch.addItem(f"{arch} (recommended)" if arch == RECOMMENDED_ARCH else arch, arch)
+        if RECOMMENDED_ARCH in archs:
+            self.arch.setCurrentIndex(archs.index(RECOMMENDED_ARCH))
+        self.arch.setToolTip("musicnn_transfer: the pretrained musicnn backbone with a new genre head; it learns "
+                             "from a few hundred tracks. The others train from scratch and need thousands.")
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
         self.epochs.setValue(10)
@@ -674,7 +677,7 @@ class RetrainPage(Page):
             args.append(self.folder.text().strip())
         elif self._current_folder is not None:
             args.append(str(self._current_folder))
-        args += ["--arch", self.arch.currentText(), "--epochs", str(self.epochs.value()),
+        args += ["--arch", self.arch.currentData(), "--epochs", str(self.epochs.value()),
                  "--out", self.output.text().strip()]
         return args
 

@@ -291,7 +291,7 @@ def test_retrain_trains_a_tiny_model_and_use_this_model_reclassifies(qtbot, wind
     page = dialog.retrain
     page.kind.setCurrentIndex(page.kind.findData("folder"))
     page.folder.setText(str(data))
-    page.arch.setCurrentText("compact_cnn")
+    page.arch.setCurrentIndex(page.arch.findData("compact_cnn"))
     page.epochs.setValue(2)
     out = tmp_path / "retrained.pt"
     page.output.setText(str(out))
@@ -327,7 +327,7 @@ def test_retrain_cancel_stops_the_trainer(qtbot, window, tmp_path):
     page = dialog.retrain
     page.kind.setCurrentIndex(page.kind.findData("folder"))
     page.folder.setText(str(data))
-    page.arch.setCurrentText("compact_cnn")
+    page.arch.setCurrentIndex(page.arch.findData("compact_cnn"))
     page.epochs.setValue(200)
     page.output.setText(str(tmp_path / "never.pt"))
     with qtbot.waitSignal(page.finished, timeout=120_000) as finished:

@@ -177,3 +177,12 @@ def test_frozen_musicnn_transfer_trains_its_head_on_cached_embeddings(gtzan_dir,
     assert model.arch == "musicnn_transfer" and model.labels == ("Blues", "Metal")
     train(config)  # the second run reads the embeddings instead of recomputing them
     assert {p: p.stat().st_mtime_ns for p in stored} == stored
+
+
+def test_train_defaults_to_the_recommended_pretrained_architecture():
+    from tagger.cli import build_parser
+    from training.cli import train_config
+
+    args = build_parser().parse_args(["train", "--dataset", "folder", "/music"])
+    config = train_config(args)
+    assert config.arch == "musicnn_transfer" and config.arch_kwargs == {"embedding": "pooled"}

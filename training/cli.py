@@ -21,6 +21,8 @@ from pathlib import Path
 from tagger.errors import GenrenetError
 
 DEFAULT_LABELS_ARG = "default"
+RECOMMENDED_ARCH = "musicnn_transfer"
+RECOMMENDED_KWARGS = {"musicnn_transfer": {"embedding": "pooled"}}  # the shipped default model's head
 
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
@@ -30,7 +32,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--also", action="append", default=[], metavar="KIND:PATH",
                    help="another dataset to train on as well (e.g. folder:~/emotify)")
     p.add_argument("--labels", help="comma-separated label set, or 'default' for the shipped model's")
-    p.add_argument("--arch", default="compact_cnn", help="architecture (see `genrenet train --list-archs`)")
+    p.add_argument("--arch", default=RECOMMENDED_ARCH,
+                   help=f"architecture (see `genrenet train --list-archs`); default {RECOMMENDED_ARCH}: the pretrained "
+                        "musicnn backbone, frozen, with a genre head, by far the best on small data "
+                        "(0.75 in cross-validation on 380 clips, where compact_cnn from scratch stays near chance)")
     p.add_argument("--arch-kwargs", default="{}", help="JSON object of extra architecture arguments")
     p.add_argument("--pretrained", default="msd", help="musicnn_transfer backbone: msd, mtt or a checkpoint path")
     p.add_argument("--epochs", type=int, default=30)
@@ -149,6 +154,7 @@ def train_config(args: argparse.Namespace):
     arch_kwargs = json.loads(args.arch_kwargs)
     if not isinstance(arch_kwargs, dict):
         raise GenrenetError("--arch-kwargs must be a JSON object")
+    arch_kwargs = {**RECOMMENDED_KWARGS.get(args.arch, {}), **arch_kwargs}
     sources = [Source(kind, path, args.subset, name=path.name if kind == "folder" and path else None)]
     sources += [_source(s) for s in args.also]
     return TrainConfig(
