@@ -108,7 +108,7 @@ def test_fma_layout_trains_and_evaluates_from_the_command_line(tmp_path, capsys)
     data = make_fma(tmp_path / "fma", fma_tracks(per_genre=4), seconds=4.0)
     out = tmp_path / "fma.pt"
     code = cli.main(["train", "--dataset", "fma", str(data), "--split", "official", "--epochs", "1",
-                     "--arch-kwargs", '{"width": 4}', "--batch-size", "8", "--crops-per-clip", "1",
+                     "--arch", "compact_cnn", "--arch-kwargs", '{"width": 4}', "--batch-size", "8", "--crops-per-clip", "1",
                      "--workers", "1", "--device", "cpu", "--out", str(out), "--progress-json"])
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     start = next(x for x in lines if x["event"] == "start")
@@ -133,7 +133,7 @@ def test_sigterm_stops_cleanly_and_keeps_the_best_checkpoint(gtzan_dir, feature_
     env = dict(os.environ, GENRENET_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "training.cli", "train", "--dataset", "gtzan", str(gtzan_dir), "--epochs", "50",
-         "--patience", "50", "--arch-kwargs", '{"width": 4}', "--batch-size", "8", "--crops-per-clip", "1",
+         "--patience", "50", "--arch", "compact_cnn", "--arch-kwargs", '{"width": 4}', "--batch-size", "8", "--crops-per-clip", "1",
          "--workers", "1", "--device", "cpu", "--out", str(out), "--progress-json",
          "--cache-dir", str(feature_cache)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -186,3 +186,18 @@ def test_train_defaults_to_the_recommended_pretrained_architecture():
     args = build_parser().parse_args(["train", "--dataset", "folder", "/music"])
     config = train_config(args)
     assert config.arch == "musicnn_transfer" and config.arch_kwargs == {"embedding": "pooled"}
+
+
+def test_expected_calibration_error_is_zero_when_confidence_matches_accuracy_and_grows_with_overconfidence():
+    from training.crossval import expected_calibration_error
+
+    assert expected_calibration_error([0.75] * 4, [True, True, True, False]) == pytest.approx(0.0)
+    assert expected_calibration_error([0.95] * 4, [True, False, True, False]) == pytest.approx(0.45)
+
+
+def test_an_argument_the_architecture_does_not_take_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    data = make_fma(tmp_path / "fma", fma_tracks(per_genre=2), seconds=4.0)
+    code = cli.main(["train", "--dataset", "fma", str(data), "--arch", "musicnn_transfer",
+                     "--arch-kwargs", '{"width": 4}', "--epochs", "1", "--out", str(tmp_path / "m.pt")])
+    err = capsys.readouterr().err
+    assert code != 0 and "musicnn_transfer takes no argument 'width'" in err and "Traceback" not in err

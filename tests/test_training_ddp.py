@@ -27,7 +27,7 @@ def test_two_process_ddp_run_trains_and_only_rank_zero_reports(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(
         [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "training.cli", "train", "--dataset", "gtzan",
-         str(data), "--epochs", "2", "--arch-kwargs", '{"width": 4}', "--batch-size", "4",
+         str(data), "--epochs", "2", "--arch", "compact_cnn", "--arch-kwargs", '{"width": 4}', "--batch-size", "4",
          "--crops-per-clip", "2", "--workers", "1", "--device", "cpu", "--out", str(out), "--progress-json",
          "--cache-dir", str(tmp_path / "cache")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)

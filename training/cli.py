@@ -155,6 +155,9 @@ def train_config(args: argparse.Namespace):
     if not isinstance(arch_kwargs, dict):
         raise GenrenetError("--arch-kwargs must be a JSON object")
     arch_kwargs = {**RECOMMENDED_KWARGS.get(args.arch, {}), **arch_kwargs}
+    from tagger import models
+
+    models.check_arguments(args.arch, arch_kwargs)  # a typo fails now, not after decoding every clip
     sources = [Source(kind, path, args.subset, name=path.name if kind == "folder" and path else None)]
     sources += [_source(s) for s in args.also]
     return TrainConfig(

@@ -40,6 +40,21 @@ from training.train import (
 )
 
 
+def expected_calibration_error(confidences, correct, bins: int = 10) -> float:
+    """ECE: the clip-weighted gap between confidence and accuracy over equal-width confidence bins."""
+    conf = np.asarray(confidences, dtype=np.float64)
+    right = np.asarray(correct, dtype=np.float64)
+    if not len(conf):
+        return 0.0
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            gap += inside.mean() * abs(conf[inside].mean() - right[inside].mean())
+    return float(gap)
+
+
 def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=None) -> dict[str, Any]:
     """Grouped k-fold accuracy of config's recipe on `dataset` (default: config's sources).
     The summary's "oof" maps each example's path to its out-of-fold predicted label index."""
@@ -63,6 +78,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
     sources: list[str] = []
     fold_rows = []
     oof: dict[str, int] = {}
+    confidences: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(folds):
             t0 = time.monotonic()
@@ -87,6 +103,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
             else:
                 probs = predict_examples(model, test, cache, config.eval_windows)
             pred = probs.argmax(axis=1).tolist()
+            confidences += probs.max(axis=1).tolist() if len(test) else []
             truth = [index[e.label] for e in test]
             oof.update({str(e.path): p for e, p in zip(test, pred, strict=True)})
             y_true += truth
@@ -109,6 +126,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
     summary["per_dataset"] = {s: {"accuracy": c / n, "clips": n} for s, (c, n) in sorted(per_dataset.items())}
     summary["folds"] = fold_rows
     summary["oof"] = oof
+    summary["ece"] = expected_calibration_error(confidences, [t == p for t, p in zip(y_true, y_pred, strict=True)])
     summary["fold_accuracy_mean"] = float(np.mean([f["accuracy"] for f in fold_rows]))
     summary["fold_accuracy_std"] = float(np.std([f["accuracy"] for f in fold_rows]))
     summary["train_seconds_total"] = float(sum(f["seconds"] for f in fold_rows))

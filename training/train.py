@@ -356,6 +356,7 @@ def build_model(config: TrainConfig, n_labels: int) -> tuple[nn.Module, dict[str
     if config.arch == "musicnn_transfer":
         from tagger.models.musicnn import MusicnnTransfer
 
+        models.check_arguments(config.arch, kwargs)
         return MusicnnTransfer.from_pretrained(config.pretrained, **kwargs), kwargs
     return models.build(config.arch, **kwargs), kwargs
 

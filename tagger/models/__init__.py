@@ -7,6 +7,7 @@ checkpoint as `arch_kwargs`, so build(arch, **arch_kwargs) rebuilds the same net
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -35,7 +36,29 @@ def build(arch: str, **arch_kwargs) -> nn.Module:
         _load_builtin_models()
         known = ", ".join(sorted(REGISTRY))
         raise KeyError(f"unknown architecture {arch!r} (known: {known})") from None
+    check_arguments(arch, arch_kwargs)
     return constructor(**arch_kwargs)
+
+
+def check_arguments(arch: str, arch_kwargs: dict) -> None:
+    """ValueError naming the arguments `arch` does not take (a typo in --arch-kwargs)."""
+    _load_builtin_models(wanted=arch)
+    constructor = REGISTRY.get(arch)
+    if constructor is None or _takes_any_keyword(constructor):
+        return
+    unknown = sorted(set(arch_kwargs) - _keywords(constructor))
+    if unknown:
+        takes = ", ".join(sorted(_keywords(constructor))) or "none"
+        raise ValueError(f"{arch} takes no argument {', '.join(map(repr, unknown))} (it takes: {takes})")
+
+
+def _keywords(constructor: Callable[..., nn.Module]) -> set[str]:
+    params = inspect.signature(constructor).parameters.values()
+    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"}
+
+
+def _takes_any_keyword(constructor: Callable[..., nn.Module]) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(constructor).parameters.values())
 
 
 def available() -> list[str]:
