@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.cover_art import CoverArt
 from gui.tasks import Task
 from gui.track_model import STATUS_COLORS, Row
 from tagger.features import FeatureConfig
@@ -334,10 +335,18 @@ class DetailPane(QFrame):
         player.addWidget(self.position, 1)
         player.addWidget(self.clock)
 
+        self.cover = CoverArt()
+        names = QVBoxLayout()
+        names.addWidget(self.title)
+        names.addWidget(self.subtitle)
+        names.addStretch(1)
+        header = QHBoxLayout()
+        header.addWidget(self.cover, 0, Qt.AlignmentFlag.AlignTop)
+        header.addLayout(names, 1)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
-        layout.addWidget(self.title)
-        layout.addWidget(self.subtitle)
+        layout.addLayout(header)
         layout.addWidget(self.path)
         layout.addWidget(self.change)
         layout.addWidget(self.error)
@@ -375,6 +384,7 @@ class DetailPane(QFrame):
         self._row = row
         if not same_file:
             self._stop_playback()
+        self.cover.show_for(None if row is None or row.track.error else row.track.path)
         if row is None:
             self.title.setText("No track selected")
             self.subtitle.setText("Select a row to see what the model heard, and to listen to it.")

@@ -129,11 +129,14 @@ class Task(QObject):
             # flags before any signal: slots (on the UI thread) must already see the task as over
             self.running = False
             self.finished = True
-        if ok:
-            self.succeeded.emit(value)
-        else:
-            self.failed.emit(value)
-        self.done.emit(self.cancel_event.is_set())
+        try:
+            if ok:
+                self.succeeded.emit(value)
+            else:
+                self.failed.emit(value)
+            self.done.emit(self.cancel_event.is_set())
+        except RuntimeError:  # the Qt side of this task is gone (the app is closing): nobody to tell
+            log.debug("task %s finished after its signals were deleted", self.name)
 
     def _drain(self, iterable: Iterable[Any]) -> int:
         count = 0

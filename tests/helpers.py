@@ -113,7 +113,21 @@ def _write_m4a(path: Path, audio: np.ndarray, sr: int, codec: str, faststart: bo
     return path
 
 
-PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+def _png(width: int = 8, height: int = 8) -> bytes:
+    """A real (decodable) RGB PNG: a cover image the app can show."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixel = [(40 * x % 256, 30 * y % 256, 200) for y in range(height) for x in range(width)]
+    rows = b"".join(b"\x00" + bytes(c for p in pixel[y * width : (y + 1) * width] for c in p) for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+PICTURE = _png()
 
 
 def tag_file(

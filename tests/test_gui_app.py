@@ -718,3 +718,18 @@ def test_learn_dialog_summary_compares_with_the_model_in_use():
     text = LearnDialog.summary_text(report)
     assert "right 85% of the time" in text and "gets 70%" in text and "better on your music" in text
     assert "not better" in LearnDialog.summary_text({**report, "cross_validated_accuracy": 0.6})
+
+
+def test_detail_pane_shows_the_cover_of_the_selected_track(qtbot, tmp_path):
+    from gui.detail_pane import DetailPane
+    from tagger.review import ReviewItem
+    from tagger.track import Fingerprint, Track
+
+    with_cover = make_track(tmp_path / "a.flac", title="A", rich=True)
+    without = make_track(tmp_path / "sub" / "b.flac", title="B")
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    pane.set_row(ReviewItem(Track(with_cover, Fingerprint.of(with_cover))))
+    qtbot.waitUntil(lambda: pane.cover.isVisibleTo(pane) and not pane.cover.pixmap().isNull(), timeout=10_000)
+    pane.set_row(ReviewItem(Track(without, Fingerprint.of(without))))
+    qtbot.waitUntil(lambda: not pane.cover.isVisibleTo(pane), timeout=10_000)
