@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from tagger.journal import CHANGED_SINCE_SCAN
 from tagger.settings import Settings
 
 
@@ -121,8 +122,14 @@ class _SummaryModel(QAbstractTableModel):
 
 
 class ErrorListDialog(QDialog):
+    """The files a write could not change, and why. When some changed on disk since the scan,
+    it offers to rescan the folder (`rescan_requested`), after which they can be written."""
+
+    RESCAN = "Rescan Folder"
+
     def __init__(self, title: str, errors: list[tuple[Path, str]], parent=None) -> None:
         super().__init__(parent)
+        self.rescan_requested = False
         self.setWindowTitle(title)
         self.resize(760, 360)
         model = ErrorsModel(self)
@@ -139,10 +146,21 @@ class ErrorListDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
+        changed = sum(1 for _, reason in errors if CHANGED_SINCE_SCAN in reason)
+        if changed:
+            label.setText(label.text() + f" {changed:,} of them changed on disk after the scan (another program "
+                          "edited them): rescan to see them as they are now, then review and write them again.")
+            self.rescan_button = buttons.addButton(self.RESCAN, QDialogButtonBox.ButtonRole.AcceptRole)
+            self.rescan_button.clicked.connect(self._on_rescan)
         layout = QVBoxLayout(self)
         layout.addWidget(label)
         layout.addWidget(view, 1)
         layout.addWidget(buttons)
+
+
+    def _on_rescan(self) -> None:
+        self.rescan_requested = True
+        self.accept()
 
 
 def _batch_state(batch) -> str:

@@ -994,7 +994,9 @@ class MainWindow(QMainWindow):
         self._write_task_finished(text)
         self._refresh_undo_action()
         if outcome.errors and not self._quiet:
-            ErrorListDialog("Some files were not written", outcome.errors, self).exec()
+            dialog = ErrorListDialog("Some files were not written", outcome.errors, self)
+            if dialog.exec() and dialog.rescan_requested and self.act_rescan.isEnabled():
+                self.act_rescan.trigger()
         self.write_finished.emit()
 
     def _on_write_failed(self, message: str) -> None:

@@ -56,6 +56,7 @@ except ImportError:  # Windows: one process at a time is all we promise there
 Progress = Callable[[int, int], None]
 _WRITABLE = (DecisionStatus.ACCEPTED, DecisionStatus.EDITED)
 BUSY_TIMEOUT_S = 30
+CHANGED_SINCE_SCAN = "changed since it was scanned"  # the start of that per-file error; the app offers a rescan
 
 
 def _create_v1(con: sqlite3.Connection) -> None:
@@ -288,7 +289,7 @@ class Journal:
             except OSError as exc:
                 return f"{path}: {exc.strerror or exc}"
             if now != decision.expected:
-                return f"{path}: changed since it was scanned; rescan it, or force the write"
+                return f"{path}: {CHANGED_SINCE_SCAN}; rescan it, or force the write"
         entry: list[int] = []
         temps: list[Path] = []
 

@@ -733,3 +733,18 @@ def test_detail_pane_shows_the_cover_of_the_selected_track(qtbot, tmp_path):
     qtbot.waitUntil(lambda: pane.cover.isVisibleTo(pane) and not pane.cover.pixmap().isNull(), timeout=10_000)
     pane.set_row(ReviewItem(Track(without, Fingerprint.of(without))))
     qtbot.waitUntil(lambda: not pane.cover.isVisibleTo(pane), timeout=10_000)
+
+
+def test_write_errors_for_files_changed_since_the_scan_offer_a_rescan(qtbot, tmp_path):
+    from gui.dialogs import ErrorListDialog
+
+    errors = [(tmp_path / "a.mp3", "changed since it was scanned; rescan it, or force the write"),
+              (tmp_path / "b.mp3", "file is read-only")]
+    dialog = ErrorListDialog("Some files were not written", errors)
+    qtbot.addWidget(dialog)
+    assert dialog.rescan_button.text() == ErrorListDialog.RESCAN
+    dialog.rescan_button.click()
+    assert dialog.rescan_requested and dialog.result() == QDialog.DialogCode.Accepted
+    plain = ErrorListDialog("Some files were not written", errors[1:])
+    qtbot.addWidget(plain)
+    assert not hasattr(plain, "rescan_button")
