@@ -122,14 +122,14 @@ def rewrite(
                 raise LayoutError(f"cannot rewrite this file ({type(exc).__name__}: {exc})") from None
             pieces = _merged(edit.pieces)
             snap = edit.snapshot
-            if snap is None and snapshot:
-                snap = pieces_snapshot(src, pieces, st.st_size)
-            if _same_as_source(src, pieces, st.st_size):  # already so: leave the file alone
+            if _same_as_source(src, pieces, st.st_size):  # already so: leave the file alone (nothing to undo)
                 result = WriteResult(edit.old_genre, st.st_size, st.st_mtime_ns, sha256_of(real), changed=False,
                                      snapshot=snap or "", old_mtime_ns=st.st_mtime_ns)
                 if before_replace is not None:
                     before_replace(result)
                 return result
+            if snap is None and snapshot:  # reads the whole old file once, for its SHA-256
+                snap = pieces_snapshot(src, pieces, st.st_size)
             tmp = str(real.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
             if on_temp is not None:
                 on_temp(Path(tmp))
