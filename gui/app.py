@@ -15,21 +15,38 @@ from pathlib import Path
 SCREENSHOT_TIMEOUT_MS = 15 * 60 * 1000
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="genrenet-gui", description="genrenet desktop app")
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The app's arguments, the same for `genrenet-gui` and `genrenet gui`."""
     parser.add_argument("folder", nargs="?", type=Path, help="music folder to open")
     parser.add_argument("--screenshot", type=Path, metavar="FILE.png",
                         help="open FOLDER, classify, save a PNG of the window and quit")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="genrenet-gui", description="genrenet desktop app")
+    return add_arguments(parser).parse_args(argv)
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """`genrenet gui`: the app registers its command with the core CLI through the
+    "genrenet.commands" entry point (pyproject.toml); the core never imports gui/."""
+    p = add_arguments(subparsers.add_parser("gui", help="open the desktop app"))
+    p.set_defaults(func=start)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point shared by `genrenet-gui` and `genrenet gui`."""
+    """The `genrenet-gui` command (argv None: sys.argv)."""
     if argv is None:  # run as the genrenet-gui command
         from tagger.quiet import filter_decoder_noise
 
         filter_decoder_noise()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return start(parse_args(sys.argv[1:] if argv is None else argv))
+
+
+def start(args: argparse.Namespace) -> int:
+    """Open the app as the parsed arguments say (`genrenet gui` and `genrenet-gui`)."""
     if args.screenshot is not None and args.folder is None:
         print("genrenet gui: --screenshot needs a FOLDER", file=sys.stderr)
         return 2

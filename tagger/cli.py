@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -164,23 +165,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("gui", help="open the desktop app")
-    p.add_argument("folder", nargs="?", type=Path, help="music folder to open")
-    p.add_argument("--screenshot", type=Path, help="classify FOLDER, save a PNG of the window and quit")
-    p.set_defaults(func=cmd_gui)
-
-    _add_training_commands(sub)
+    add_plugin_commands(sub)
     return parser
 
 
-def _add_training_commands(sub: argparse._SubParsersAction) -> None:
-    """Training commands live in training/ and register their own parsers."""
-    from training import cli as training_cli
+COMMANDS_GROUP = "genrenet.commands"
+# Where --help lists the commands other packages register, after the core's (entry points come
+# sorted by name); others follow by name. Naming them here imports nothing.
+PLUGIN_ORDER = ("gui", "train", "evaluate", "import-musicnn", "learn")
 
-    training_cli.add_train_parser(sub)
-    training_cli.add_evaluate_parser(sub)
-    training_cli.add_import_musicnn_parser(sub)
-    training_cli.add_learn_parser(sub)
+
+def add_plugin_commands(sub: argparse._SubParsersAction, plugins: Iterable[EntryPoint] | None = None) -> None:
+    """The commands other packages register (gui/, training/): each entry point of the
+    "genrenet.commands" group (pyproject.toml) is named after its command and points at a function
+    that takes these subparsers and adds the command's parser, with set_defaults(func=...).
+
+    A plugin that cannot be loaded leaves its command out of --help; `genrenet COMMAND` then says
+    why in one line (exit status 1), and every other command works as before."""
+    plugins = entry_points(group=COMMANDS_GROUP) if plugins is None else plugins
+    rank = {name: i for i, name in enumerate(PLUGIN_ORDER)}
+    for plugin in sorted(plugins, key=lambda p: (rank.get(p.name, len(rank)), p.name)):
+        if plugin.name in sub.choices:  # a core command, or a second plugin of the same name
+            continue
+        try:
+            plugin.load()(sub)
+        except Exception as exc:  # a broken plugin must not take the core commands with it
+            _add_unavailable(sub, plugin, exc)
+
+
+def _add_unavailable(sub: argparse._SubParsersAction, plugin: EntryPoint, exc: Exception) -> None:
+    reason = " ".join(f"{plugin.value} did not load ({type(exc).__name__}: {exc})".split())  # one line
+
+    def unavailable(args: argparse.Namespace) -> int:
+        print(f"genrenet {plugin.name}: this command is not available: {reason}", file=sys.stderr)
+        return 1
+
+    # no help: left out of `genrenet --help`; every argument, even "-h", is taken as a plain word
+    # (prefix_chars), so that `genrenet COMMAND ...` always comes here and says why
+    parser = sub.choices.get(plugin.name) or sub.add_parser(plugin.name, add_help=False, prefix_chars="\0")
+    parser.add_argument("_ignored", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(func=unavailable)
 
 
 def _probability(text: str) -> float:
@@ -492,15 +516,6 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not batches and not args.json:
         print("no writes yet", file=sys.stderr)
     return 0
-
-
-def cmd_gui(args: argparse.Namespace) -> int:
-    from gui.app import main as gui_main
-
-    argv = [str(args.folder)] if args.folder else []
-    if args.screenshot:
-        argv += ["--screenshot", str(args.screenshot)]
-    return gui_main(argv)
 
 
 # --- pieces ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`genrenet train` and `genrenet evaluate`: parsers the main CLI adds, each setting args.func.
+"""`genrenet train` and `genrenet evaluate` (also `import-musicnn`, `learn`), each setting args.func.
 
     genrenet train --dataset gtzan|fma|folder|library PATH [--also KIND:PATH] [--split NAME]
                    [--arch NAME] [--epochs N] [--out FILE] [--resume] [--progress-json]
@@ -8,6 +8,10 @@
 With --progress-json, train prints one JSON object per line on stdout (schema: training.train);
 SIGTERM or Ctrl-C stops cleanly after the current step, keeping the best checkpoint.
 """
+
+# Each add_*_parser(subparsers) is a "genrenet.commands" entry point (pyproject.toml), through
+# which tagger/cli.py adds the command without importing training/. Importing this module must
+# stay cheap and torch-free (`genrenet --help` imports it): heavy imports go inside the run_*.
 
 from __future__ import annotations
 
@@ -275,10 +279,6 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def add_learn_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "learn", help="train a genre model on the genres your own files carry (and your review decisions)",
@@ -343,3 +343,7 @@ def run_learn(args: argparse.Namespace) -> int:
         print(f"wrote {report.checkpoint} (use it: genrenet classify --model {report.checkpoint}, or Settings -> Model)"
               if report.checkpoint else "no checkpoint was written")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
