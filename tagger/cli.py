@@ -250,6 +250,9 @@ def _add_model(p: argparse.ArgumentParser) -> None:
                    help="where the model runs (default: settings, auto)")
     p.add_argument("--windows", type=_int_in(1, 64), default=None,
                    help="analysis windows spread over each track, 1..64 (default: settings, 8)")
+    p.add_argument("--speed", default=None, choices=("exact", "adaptive", "fast"),
+                   help="exact: every window; adaptive: stop once the first windows agree; "
+                        "fast: the small distilled model (default: settings, exact)")
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -592,11 +595,17 @@ def _non_track_errors(report) -> list[tuple[Path, str]]:
     return [(p, e) for p, e in report.errors if p not in shown]
 
 
+def _analysis(args: argparse.Namespace, settings):
+    from tagger.classify import analysis_for
+
+    path = args.model or (Path(settings.model_path) if settings.model_path else None)
+    return analysis_for(args.speed or settings.speed, path)
+
+
 def _load_model(args: argparse.Namespace, settings):
     from tagger.classify import load_model
 
-    path = args.model or (Path(settings.model_path) if settings.model_path else None)
-    return load_model(path, device=args.device or settings.device)
+    return load_model(_analysis(args, settings).model_path, device=args.device or settings.device)
 
 
 def _taxonomy(settings):
@@ -616,7 +625,8 @@ def _classify(tracks: Sequence[Track], model, args, settings, library: Library |
             yield t, _Failed(t.path, t.error)
     progress = ProgressLine("classifying")
     for result in classify_tracks(library or Library(), readable, model,
-                                  max_windows=args.windows or settings.windows_per_track, progress=progress):
+                                  max_windows=args.windows or settings.windows_per_track,
+                                  adaptive=_analysis(args, settings).adaptive, progress=progress):
         yield by_path[result.path], result
 
 

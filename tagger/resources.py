@@ -6,6 +6,7 @@ from importlib.resources import files
 from pathlib import Path
 
 DEFAULT_MODEL = "genrenet_default.pt"
+FAST_MODEL = "genrenet_fast.pt"  # distilled from the default model (training/distill.py)
 
 
 def resource_path(*parts: str) -> Path:
@@ -16,4 +17,10 @@ def resource_path(*parts: str) -> Path:
 def default_model_path() -> Path | None:
     """The shipped default genre model, or None while none is shipped."""
     path = resource_path("models", DEFAULT_MODEL)
+    return path if path.is_file() else None
+
+
+def fast_model_path() -> Path | None:
+    """The shipped fast genre model (Speed: fast), or None while none is shipped."""
+    path = resource_path("models", FAST_MODEL)
     return path if path.is_file() else None

@@ -46,6 +46,11 @@ class Settings:
         None, "Folder for the library cache (scanned tags, predictions); empty means the standard user "
               "cache folder. Takes effect at the next scan; the old cache is not copied. "
               "GENRENET_CACHE_DIR, when set, wins.")
+    speed: str = _setting(
+        "exact", "How tracks are judged: exact (the model on every window), adaptive (the same model, "
+        "stopping early once a track's first windows all say the same genre with 0.98 or more) or fast "
+        "(a small model distilled from the default one, many times faster, a little less accurate).",
+        choices=("exact", "adaptive", "fast"))
     windows_per_track: int = _setting(8, "How many 3-second windows, spread over the track, judge each track.",
                                       minimum=1, maximum=64)
     genre_map: dict = _setting({}, "Model label -> genre name to write, overriding resources/genres.toml.")

@@ -16,14 +16,17 @@ from tagger.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from tagger.classify import (
     MODEL_THREAD_NAME,
     WORKER_NAME,
+    Adaptive,
     ClassifyResult,
+    analysis_for,
     analysis_id,
     classify_files,
     load_model,
+    window_order,
 )
 from tagger.errors import ModelError
 from tagger.features import track_windows
-from tests.helpers import make_track, write_mp3
+from tests.helpers import make_track, noise, tone, write_mp3
 
 
 @pytest.fixture(scope="module")
@@ -404,3 +407,92 @@ def test_shipped_musicnn_tagger_runs_through_the_pipeline_on_real_mp3s(shared_da
     classical = results["classical.00000.mp3"].prediction
     m = metal.labels.index("metal")
     assert metal.probabilities[m] > 10 * classical.probabilities[m]  # windows kept to their track
+
+
+# --- adaptive mode ------------------------------------------------------------------------------
+
+
+def test_window_order_starts_in_the_middle_and_reaches_both_ends_first():
+    order = window_order(8)
+    assert sorted(order) == list(range(8))
+    assert order[:3] == [4, 0, 7]
+
+
+def test_window_order_of_one_window_is_that_window():
+    assert window_order(1) == [0]
+
+
+def _windows(*rows: tuple[float, float]) -> np.ndarray:
+    return np.array(rows, dtype=np.float32)
+
+
+def test_adaptive_settles_when_every_judged_window_is_sure_of_the_same_genre():
+    assert Adaptive(first=3, window_floor=0.9).settled(_windows((0.95, 0.05), (0.99, 0.01), (0.91, 0.09)))
+
+
+def test_adaptive_does_not_settle_on_fewer_windows_than_its_first_look():
+    assert not Adaptive(first=3, window_floor=0.9).settled(_windows((0.99, 0.01), (0.99, 0.01)))
+
+
+def test_adaptive_does_not_settle_when_one_window_is_unsure():
+    assert not Adaptive(first=3, window_floor=0.9).settled(_windows((0.99, 0.01), (0.85, 0.15), (0.99, 0.01)))
+
+
+def test_adaptive_does_not_settle_when_windows_disagree():
+    assert not Adaptive(first=2, window_floor=0.5).settled(_windows((0.99, 0.01), (0.3, 0.7), (0.99, 0.01)))
+
+
+def _eight_window_tracks(root: Path) -> dict[str, Path]:
+    """30 s tracks (8 windows each): a steady tone, and one that turns from tone to noise."""
+    mixed = np.concatenate([tone(15.0, seed=1), noise(15.0, seed=1)])
+    return {"steady": make_track(root / "steady.mp3", "tone", seconds=30.0, seed=2),
+            "mixed": write_mp3(root / "mixed.mp3", mixed)}
+
+
+def test_adaptive_judges_a_steady_track_by_its_first_windows_only(tmp_path, tiny):
+    tracks = _eight_window_tracks(tmp_path)
+    exact = _by_name(list(classify_files([tracks["steady"]], tiny)))["steady.mp3"].prediction
+    rule = Adaptive(first=3, window_floor=0.5)
+    quick = _by_name(list(classify_files([tracks["steady"]], tiny, adaptive=rule)))["steady.mp3"].prediction
+    assert len(exact.window_probabilities) == 8
+    assert len(quick.window_probabilities) == 3
+    assert quick.genre == exact.genre == "Tone"
+    first = sorted(window_order(8)[:3])
+    assert quick.window_starts == tuple(exact.window_starts[i] for i in first)
+    np.testing.assert_allclose(quick.window_probabilities, exact.window_probabilities[first], atol=1e-6)
+
+
+def test_adaptive_judges_every_window_of_a_track_whose_windows_disagree(tmp_path, tiny):
+    tracks = _eight_window_tracks(tmp_path)
+    paths = list(tracks.values())
+    exact = _by_name(list(classify_files(paths, tiny)))
+    quick = _by_name(list(classify_files(paths, tiny, adaptive=Adaptive(first=3, window_floor=0.5))))
+    assert len(quick["mixed.mp3"].prediction.window_probabilities) == 8
+    np.testing.assert_allclose(quick["mixed.mp3"].prediction.probabilities,
+                               exact["mixed.mp3"].prediction.probabilities, atol=1e-6)
+    assert len(quick["steady.mp3"].prediction.window_probabilities) < 8
+
+
+def test_adaptive_predictions_are_cached_apart_from_exact_ones(tiny):
+    assert analysis_id(tiny, 8, Adaptive()) != analysis_id(tiny, 8)
+    assert analysis_id(tiny, 8, Adaptive(first=2)) != analysis_id(tiny, 8, Adaptive(first=3))
+
+
+def test_speed_exact_keeps_the_chosen_model_and_judges_every_window(tiny_model_path):
+    analysis = analysis_for("exact", tiny_model_path)
+    assert analysis.model_path == tiny_model_path and analysis.adaptive is None
+
+
+def test_speed_adaptive_keeps_the_chosen_model_with_the_adaptive_rule(tiny_model_path):
+    analysis = analysis_for("adaptive", tiny_model_path)
+    assert analysis.model_path == tiny_model_path and analysis.adaptive == Adaptive()
+
+
+def test_speed_fast_refuses_a_model_of_ones_own(tiny_model_path):
+    with pytest.raises(ModelError, match="fast"):
+        analysis_for("fast", tiny_model_path)
+
+
+def test_an_unknown_speed_is_refused():
+    with pytest.raises(ModelError, match="unknown speed"):
+        analysis_for("ludicrous", None)

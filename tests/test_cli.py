@@ -73,6 +73,21 @@ def test_classify_reports_a_corrupt_file_and_goes_on(capsys, music_folder, tiny_
     assert files["02 noise.mp3"]["status"] == "ok"
 
 
+def test_classify_adaptive_gives_the_same_genres_as_exact(capsys, music_folder, tiny_model_path):
+    _, exact, _ = run(capsys, "classify", str(music_folder), "--model", str(tiny_model_path), "--json")
+    code, adaptive, _ = run(capsys, "classify", str(music_folder), "--model", str(tiny_model_path), "--json",
+                            "--speed", "adaptive")
+    assert code == 0
+    assert {n: r["genre"] for n, r in by_name(adaptive).items()} == {n: r["genre"] for n, r in by_name(exact).items()}
+
+
+def test_classify_fast_with_a_model_of_ones_own_says_why_not(capsys, music_folder, tiny_model_path):
+    code, records, err = run(capsys, "classify", str(music_folder), "--model", str(tiny_model_path),
+                             "--speed", "fast")
+    assert code == 1 and records == []
+    assert "speed 'fast' runs genrenet's own fast model" in err and err.strip().count("\n") == 0
+
+
 def test_classify_with_a_file_that_is_not_a_model_exits_non_zero(capsys, music_folder, tmp_path):
     bogus = tmp_path / "model.pt"
     bogus.write_text("not a model")
