@@ -49,6 +49,8 @@ class LoadedModel:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     trained_on: dict[str, Any] = field(default_factory=dict)
+    tag_labels: tuple[str, ...] = ()  # the last.fm tags judged beside the genres (tagger.tag_head)
+    tagged: nn.Module | None = None  # the model with the tags beside it, when tag_labels
 
     backend = "torch"
 
@@ -56,6 +58,14 @@ class LoadedModel:
         """Calibrated probabilities (batch, n_labels) of windows x (batch, frames, n_mels)."""
         with torch.inference_mode():
             return self.probabilities(self.model(torch.from_numpy(x).to(self.device)))
+
+    def judge_all(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """judge(x), and the tag probabilities (batch, n_tags) when the model has tags."""
+        if self.tagged is None:
+            return self.judge(x), None
+        with torch.inference_mode():
+            logits, tag_logits = self.tagged(torch.from_numpy(x).to(self.device))
+            return self.probabilities(logits), torch.sigmoid(tag_logits).cpu().numpy().astype(np.float32)
 
     @contextlib.contextmanager
     def threads(self, count: int):
@@ -187,6 +197,9 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedMod
     model.to(device).eval()
     temperature = float(payload.get("calibration", {}).get("temperature", 1.0))
     _probe(path, model, features, len(payload["labels"]), device)
+    from tagger.tag_head import tags_for
+
+    tag_labels, tagged = tags_for(model) or ((), None)
     return LoadedModel(
         model=model,
         arch=payload["arch"],
@@ -200,6 +213,8 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedMod
         arch_kwargs=dict(payload["arch_kwargs"]),
         metrics=dict(payload.get("metrics", {})),
         trained_on=dict(payload.get("trained_on", {})),
+        tag_labels=tag_labels,
+        tagged=None if tagged is None else tagged.to(device),
     )
 
 

@@ -384,15 +384,16 @@ def _decode(path: Path, cfg: FeatureConfig, max_windows: int) -> _Decoded | _Fai
 class _Job:
     """One track's windows on their way through the model, in the order they are judged."""
 
-    __slots__ = ("path", "windows", "order", "allowed", "probabilities", "sent", "judged")
+    __slots__ = ("path", "windows", "order", "allowed", "probabilities", "tags", "sent", "judged")
 
-    def __init__(self, decoded: _Decoded, n_labels: int, adaptive: Adaptive | None):
+    def __init__(self, decoded: _Decoded, n_labels: int, n_tags: int, adaptive: Adaptive | None):
         self.path = decoded.path
         self.windows = decoded.windows
         n = len(decoded.windows.windows)
         self.order = window_order(n) if adaptive else list(range(n))
         self.allowed = min(n, adaptive.first) if adaptive else n  # windows it may be judged by so far
         self.probabilities = np.empty((n, n_labels), dtype=np.float32)
+        self.tags = np.empty((n, n_tags), dtype=np.float32) if n_tags else None
         self.sent = 0  # windows (in `order`) handed to a batch
         self.judged = 0  # windows whose probabilities are back
 
@@ -424,7 +425,7 @@ class _Batcher:
         self.pending = 0  # windows queued, not yet handed out
 
     def add(self, decoded: _Decoded) -> None:
-        job = _Job(decoded, len(self.model.labels), self.adaptive)
+        job = _Job(decoded, len(self.model.labels), len(self.model.tag_labels), self.adaptive)
         self._jobs.append(job)
         self.pending += job.allowed
 
@@ -446,12 +447,16 @@ class _Batcher:
         self.pending -= len(x)
         return _Batch(pieces, x)
 
-    def complete(self, batch: _Batch, probs: np.ndarray) -> list[ClassifyResult]:
-        """Store a batch's probabilities (batch, n_labels); results of the tracks it finishes."""
+    def complete(self, batch: _Batch, judged: tuple[np.ndarray, np.ndarray | None]) -> list[ClassifyResult]:
+        """Store a batch's probabilities (batch, n_labels) and tag probabilities (batch, n_tags)
+        or None; results of the tracks it finishes."""
+        probs, tags = judged
         finished = []
         row = 0
         for job, a, b in batch.pieces:
             job.probabilities[job.order[a:b]] = probs[row : row + b - a]
+            if job.tags is not None:
+                job.tags[job.order[a:b]] = tags[row : row + b - a]
             row += b - a
             job.judged += b - a
             if job.judged < job.allowed:
@@ -474,16 +479,19 @@ class _Batcher:
             probabilities=window_probs.mean(axis=0).astype(np.float32),
             window_probabilities=window_probs,
             window_starts=tuple(job.windows.starts_seconds[i] for i in judged),
+            tag_labels=tuple(self.model.tag_labels),
+            tag_probabilities=None if job.tags is None else job.tags[judged].mean(axis=0).astype(np.float32),
         )
 
 
-def _judge(model: Model, x: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities (batch, n_labels) of windows x (batch, frames, n_mels)."""
-    probs = model.judge(x)
-    if not np.isfinite(probs).all():
+def _judge(model: Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Calibrated probabilities (batch, n_labels) of windows x (batch, frames, n_mels), and the
+    tag probabilities (batch, n_tags) of a model with tags (else None)."""
+    probs, tags = model.judge_all(x)
+    if not np.isfinite(probs).all() or (tags is not None and not np.isfinite(tags).all()):
         name = model.path.name if model.path else "the model"
         raise ModelError(f"{name} gave NaN or infinite outputs; the model is broken and nothing was judged by it")
-    return probs
+    return probs, tags
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id3-version", type=int, choices=(3, 4), default=None,
                    help="ID3 version for mp3 files without a tag (default: settings, 3)")
     p.add_argument("--genres", type=_int_in(1, 5), default=None, help="how many top genres to write, 1..5 (default: settings, 1)")
+    p.add_argument("--styles", default=None, choices=("genre", "genre+style", "style"),
+                   help="write the genre, the genre and its style beneath it, or the style (default: settings, genre)")
     p.add_argument("--dry-run", action="store_true", help="show what would be written, and why files are left alone; write nothing")
     p.add_argument("--force", action="store_true", help="also write files that changed since they were scanned")
     p.add_argument("--keep-mtime", action="store_true", default=None,
@@ -285,15 +287,18 @@ def cmd_classify(args: argparse.Namespace) -> int:
         fields = _track_fields(track)
         if result.prediction is not None:
             top = [(taxonomy.name_for(label), p) for label, p in result.prediction.top(args.top_k)]
+            styles = taxonomy.styles(result.prediction, top[0][0])
             fields.update(genre=top[0][0], confidence=round(top[0][1], 4),
-                          top=[[g, round(p, 4)] for g, p in top])
-            text = f"{top[0][1]:5.2f}  {top[0][0]:<16} (now: {track.current_genre or '-'})  {track.path}"
+                          top=[[g, round(p, 4)] for g, p in top], styles=[[s, round(p, 4)] for s, p in styles])
+            genre = top[0][0] + (f" ({styles[0][0]})" if styles else "")
+            text = f"{top[0][1]:5.2f}  {genre:<28} (now: {track.current_genre or '-'})  {track.path}"
         else:
-            fields.update(genre=None, confidence=None, top=[])
+            fields.update(genre=None, confidence=None, top=[], styles=[])
             text = ""
         out.file(track.path, result.error, fields, text=text)
     for path, error in _non_track_errors(report):
-        out.file(path, error, {"genre": None, "confidence": None, "top": [], "current_genre": None}, text="")
+        out.file(path, error, {"genre": None, "confidence": None, "top": [], "styles": [], "current_genre": None},
+                 text="")
     out.summary(f"{out.ok:,} classified, {_n(out.errors, 'error')}")
     return 0
 
@@ -678,7 +683,8 @@ class _Session:
         review = session.review = Review(session.store, threshold=threshold, policy=policy,
                                          genres_to_write=getattr(args, "genres", None) or settings.genres_to_write,
                                          namer=taxonomy.name_for, tidy=taxonomy.tidy,
-                                         related=taxonomy.related)
+                                         related=taxonomy.related, styles=taxonomy.styles,
+                                         style_mode=getattr(args, "styles", None) or settings.styles)
         if paths:
             report = _scan(paths, session.library)
             tracks = report.tracks

@@ -79,8 +79,14 @@ def _add_format(con: sqlite3.Connection) -> None:
     con.execute("UPDATE tracks SET format = 'MP3' WHERE error IS NULL")
 
 
+def _add_tags(con: sqlite3.Connection) -> None:
+    # Predictions made before this column have no tags: their tracks show no styles until classified again.
+    con.execute("ALTER TABLE predictions ADD COLUMN tag_labels TEXT NOT NULL DEFAULT '[]'")  # JSON list
+    con.execute("ALTER TABLE predictions ADD COLUMN tag_probabilities BLOB")  # float32 little endian, (n_tags,)
+
+
 # MIGRATIONS[i] upgrades a database at user_version i to i + 1. Append, never edit.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_format)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_format, _add_tags)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -512,9 +518,14 @@ class Library:
             raise ValueError(f"probabilities have shape {probabilities.shape}, expected ({n_labels},)")
         if windows.ndim != 2 or windows.shape[1] != n_labels:
             raise ValueError(f"window probabilities have shape {windows.shape}, expected (n, {n_labels})")
+        tags = None if prediction.tag_probabilities is None else np.asarray(prediction.tag_probabilities, dtype="<f4")
+        if tags is not None and tags.shape != (len(prediction.tag_labels),):
+            raise ValueError(f"tag probabilities have shape {tags.shape}, expected ({len(prediction.tag_labels)},)")
         with self._transaction() as con:
             con.execute(
-                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO predictions (path, model_id, size, mtime_ns, labels, probabilities, "
+                "window_probabilities, n_windows, window_starts, created_at, tag_labels, tag_probabilities) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _key(track.path),
                     prediction.model_id,
@@ -526,6 +537,8 @@ class Library:
                     windows.shape[0],
                     json.dumps([float(s) for s in prediction.window_starts]),
                     time.time(),
+                    json.dumps(list(prediction.tag_labels) if tags is not None else [], ensure_ascii=False),
+                    None if tags is None else tags.tobytes(),
                 ),
             )
 
@@ -534,8 +547,8 @@ class Library:
         """The stored prediction of `model_id` for `track`, if made from this very fingerprint."""
         with self._lock:
             row = self._con.execute(
-                "SELECT labels, probabilities, window_probabilities, n_windows, window_starts "
-                "FROM predictions WHERE path = ? AND model_id = ? AND size = ? AND mtime_ns = ?",
+                "SELECT labels, probabilities, window_probabilities, n_windows, window_starts, tag_labels, "
+                "tag_probabilities FROM predictions WHERE path = ? AND model_id = ? AND size = ? AND mtime_ns = ?",
                 (_key(track.path), model_id, track.fingerprint.size, track.fingerprint.mtime_ns),
             ).fetchone()
         return None if row is None else _prediction_from_row(track, model_id, row)
@@ -548,7 +561,7 @@ class Library:
         with self._lock:
             rows = self._con.execute(
                 "SELECT path, size, mtime_ns, labels, probabilities, window_probabilities, "
-                "n_windows, window_starts FROM predictions WHERE model_id = ?",
+                "n_windows, window_starts, tag_labels, tag_probabilities FROM predictions WHERE model_id = ?",
                 (model_id,),
             ).fetchall()
         for key, size, mtime_ns, *row in rows:
@@ -559,7 +572,7 @@ class Library:
 
 
 def _prediction_from_row(track: Track, model_id: str, row: Sequence) -> Prediction:
-    labels_json, probs, windows, n_windows, starts_json = row
+    labels_json, probs, windows, n_windows, starts_json, tags_json, tags = row
     labels = tuple(json.loads(labels_json))
     return Prediction(
         path=track.path,
@@ -570,4 +583,6 @@ def _prediction_from_row(track: Track, model_id: str, row: Sequence) -> Predicti
         .reshape(n_windows, len(labels))
         .astype(np.float32),
         window_starts=tuple(json.loads(starts_json)),
+        tag_labels=tuple(json.loads(tags_json)) if tags is not None else (),
+        tag_probabilities=None if tags is None else np.frombuffer(tags, dtype="<f4").astype(np.float32),
     )

@@ -27,6 +27,7 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tagger.styles import with_style
 from tagger.tags import genre_problem
 from tagger.taxonomy import distinct, genre_key
 from tagger.track import Decision, DecisionStatus, Fingerprint, Prediction, Track
@@ -127,6 +128,7 @@ class ReviewItem:
     predicted: str = ""
     confidence: float | None = None
     suggestion: tuple[str, ...] = ()
+    styles: list[tuple[str, float]] = field(default_factory=list)  # under `predicted`, likeliest first
     album_majority: str | None = None
     album_note: str | None = None
     tag_disagrees: bool = False  # confident, and unrelated to every genre the file carries (Review._derive)
@@ -323,7 +325,9 @@ class Review:
     def __init__(self, store: ReviewStore, *, threshold: float = 0.8,
                  policy: WritePolicy | str = WritePolicy.FILL_MISSING, genres_to_write: int = 1,
                  namer: Callable[[str], str] = str, tidy: Callable[[str], str] = str,
-                 related: Callable[[str, str], bool] | None = None) -> None:
+                 related: Callable[[str, str], bool] | None = None,
+                 styles: Callable[[Prediction, str], list[tuple[str, float]]] | None = None,
+                 style_mode: str = "genre") -> None:
         self.store = store
         # whether two genre names agree (the same genre, or one above the other: Taxonomy.related)
         self.related = related or (lambda a, b: genre_key(a) == genre_key(b))
@@ -332,6 +336,8 @@ class Review:
         self.policy = WritePolicy(policy)
         self.genres_to_write = genres_to_write
         self.namer = namer
+        self.styles = styles  # a prediction's styles under a genre (Taxonomy.styles)
+        self.style_mode = style_mode  # what a suggestion writes: tagger.styles.with_style
         self.items: list[ReviewItem] = []
         self._index: dict[Path, int] = {}
 
@@ -340,8 +346,14 @@ class Review:
     def configure(self, *, threshold: float | None = None, policy: WritePolicy | str | None = None,
                   genres_to_write: int | None = None, namer: Callable[[str], str] | None = None,
                   tidy: Callable[[str], str] | None = None,
-                  related: Callable[[str, str], bool] | None = None) -> None:
+                  related: Callable[[str, str], bool] | None = None,
+                  styles: Callable[[Prediction, str], list[tuple[str, float]]] | None = None,
+                  style_mode: str | None = None) -> None:
         """New settings: suggestions follow; decisions stay as the user made them."""
+        if styles is not None:
+            self.styles = styles
+        if style_mode is not None:
+            self.style_mode = style_mode
         if tidy is not None:
             self.tidy = tidy
         if related is not None:
@@ -432,7 +444,7 @@ class Review:
         pred = item.prediction
         if pred is None:
             item.top_names, item.predicted, item.confidence, item.suggestion = [], "", None, ()
-            item.tag_disagrees = False
+            item.tag_disagrees, item.styles = False, []
             return
         item.top_names = [(self.namer(label), p) for label, p in pred.top(5)]
         item.predicted, item.confidence = item.top_names[0]
@@ -444,7 +456,8 @@ class Review:
                 names.append(name)
             if len(names) == self.genres_to_write:
                 break
-        proposed = tuple(names)
+        item.styles = self.styles(pred, item.predicted) if self.styles else []
+        proposed = with_style(names, item.styles, self.style_mode)
         item.suggestion = (added_genres(item.track.genres, proposed) if self.policy == WritePolicy.ADD
                            else proposed)
 

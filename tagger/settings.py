@@ -40,6 +40,11 @@ class Settings:
         False, "Keep each file's modification time when writing its genre (like Picard's 'preserve "
         "timestamps'). Backup and sync tools that look only at the time may then miss the change.")
     genres_to_write: int = _setting(1, "How many of the top genres to write into each file.", minimum=1, maximum=5)
+    styles: str = _setting(
+        "genre", "What a suggestion writes: the genre (genre), the genre and its likeliest style beneath it "
+        "(genre+style: 'Rock; Hard Rock'), or the style in the genre's place (style); a track without a "
+        "style gets its genre. Styles come from the musicnn tagger's last.fm tags, judged beside the genre.",
+        choices=("genre", "genre+style", "style"))
     separator: str = _setting("; ", "Separator between several genres in an MP3's ID3 v2.3 tag (v2.4, FLAC, Ogg, Opus and M4A store each genre as its own value).")
     model_path: str | None = _setting(None, "Genre model file; empty means the shipped default model.")
     cache_dir: str | None = _setting(

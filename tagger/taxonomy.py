@@ -155,6 +155,12 @@ class Taxonomy:
         """A genre as typed or found in a tag, as genrenet shows and writes it."""
         return self.tree.canonical(text)
 
+    def styles(self, prediction, genre: str) -> list[tuple[str, float]]:
+        """A prediction's styles under `genre`, likeliest first (tagger.styles.styles_for)."""
+        from tagger.styles import styles_for  # tagger.styles imports this module
+
+        return styles_for(prediction.tag_labels, prediction.tag_probabilities, genre, self.tree)
+
     def related(self, a: str, b: str) -> bool:
         """Whether two genre names agree: one genre, or one is above the other in the tree
         ("Rock" and "Alternative Rock" agree; "Rock" and "Jazz" do not)."""

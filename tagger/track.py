@@ -47,7 +47,9 @@ class Prediction:
 
     `probabilities` is the aggregate over windows (calibrated, sums to 1 for genre models);
     `window_probabilities` keeps each window's row so a viewer can show how the genre changes
-    across the track; `window_starts` are the windows' start times in seconds.
+    across the track; `window_starts` are the windows' start times in seconds. A model on the
+    musicnn tagger's backbone also judges its last.fm tags (tagger.tag_head): `tag_probabilities`
+    is their mean over the same windows, the source of the track's styles (tagger.styles).
     """
 
     path: Path
@@ -56,6 +58,8 @@ class Prediction:
     probabilities: np.ndarray  # (n_labels,) float32
     window_probabilities: np.ndarray  # (n_windows, n_labels) float32
     window_starts: tuple[float, ...] = ()
+    tag_labels: tuple[str, ...] = ()
+    tag_probabilities: np.ndarray | None = None  # (n_tags,) float32, each tag's own probability
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         order = np.argsort(-self.probabilities, kind="stable")[:k]

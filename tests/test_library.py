@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sqlite3
@@ -575,3 +576,37 @@ def test_a_cache_from_before_formats_upgrades_with_mp3_for_every_readable_row(tm
         assert formats == {track.name: "MP3", "bad.mp3": ""}
         report = lib.scan([track])
         assert report.unchanged == 1 and report.tracks[0].format == "MP3"
+
+
+def test_prediction_roundtrips_its_tag_probabilities_exactly(lib, music_folder):
+    track = lib.scan([music_folder]).tracks[0]
+    tags = np.array([0.9, 0.01, 0.33], dtype=np.float32)
+    stored = dataclasses.replace(prediction_for(track), tag_labels=("hard rock", "80s", "soul"), tag_probabilities=tags)
+    lib.store_prediction(track, stored)
+    got = lib.cached_prediction(track, "tiny@1")
+    assert got.tag_labels == ("hard rock", "80s", "soul")
+    assert got.tag_probabilities.dtype == np.float32 and got.tag_probabilities.tobytes() == tags.tobytes()
+    assert lib.cached_predictions([track], "tiny@1")[track.path].tag_labels == stored.tag_labels
+
+
+def test_a_prediction_without_tags_reads_back_without_tags(lib, music_folder):
+    track = lib.scan([music_folder]).tracks[0]
+    lib.store_prediction(track, prediction_for(track))
+    got = lib.cached_prediction(track, "tiny@1")
+    assert got.tag_labels == () and got.tag_probabilities is None
+
+
+def test_a_cache_from_before_tags_keeps_its_predictions_without_tags(tmp_path, music_folder):
+    db = tmp_path / "lib.sqlite"
+    with Library(db) as lib:
+        track = lib.scan([music_folder]).tracks[0]
+        lib.store_prediction(track, prediction_for(track))
+    con = sqlite3.connect(db)  # undo the tags migration: the schema as version 2 left it
+    con.execute("ALTER TABLE predictions DROP COLUMN tag_probabilities")
+    con.execute("ALTER TABLE predictions DROP COLUMN tag_labels")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    with Library(db) as lib:
+        got = lib.cached_prediction(track, "tiny@1")
+        assert got is not None and got.tag_probabilities is None
