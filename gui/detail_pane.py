@@ -311,6 +311,10 @@ class DetailPane(QFrame):
         self.error.setStyleSheet("color: #c62828;")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bars = ProbabilityBars()
+        self.styles = QLabel()
+        self.styles.setWordWrap(True)
+        self.styles.setToolTip("Styles beneath the top genre, from the musicnn tagger's last.fm tags "
+                               "(Settings \u2192 Genres chooses whether they are written)")
         self.timeline = TimelineView()
         self.legend = Legend()
 
@@ -353,6 +357,7 @@ class DetailPane(QFrame):
         layout.addSpacing(6)
         layout.addWidget(heading)
         layout.addWidget(self.bars)
+        layout.addWidget(self.styles)
         layout.addSpacing(6)
         layout.addWidget(timeline_heading)
         layout.addWidget(self.timeline)
@@ -392,6 +397,7 @@ class DetailPane(QFrame):
                 w.clear()
             self.error.hide()
             self.bars.set_top([], {})
+            self.styles.clear()
             self.timeline.set_windows(0, 3, (), None, [], {})
             self.timeline.set_message("The spectrogram of the selected track appears here")
             self.legend.set_items([])
@@ -414,6 +420,7 @@ class DetailPane(QFrame):
         for name, _ in row.top_names:
             colors.setdefault(name, color_for(len(colors)))
         self.bars.set_top(row.top_names, colors)
+        self.styles.setText(_styles_text(row))
         pred = row.prediction
         if pred is not None:
             order = np.argsort(-pred.probabilities, kind="stable")[:3]
@@ -557,3 +564,14 @@ class DetailPane(QFrame):
 
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _styles_text(row: Row) -> str:
+    """'Styles: Hard Rock 62 %, Punk 31 %' beneath the top genre; what a model without tags lacks."""
+    if row.prediction is None:
+        return ""
+    if not row.prediction.tag_labels:
+        return "Styles: this model judges no styles"
+    if not row.styles:
+        return f"Styles: none beneath {row.predicted} stood out"
+    return "Styles: " + ", ".join(f"{name} {p:.0%}" for name, p in row.styles)

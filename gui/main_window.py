@@ -234,6 +234,9 @@ class MainWindow(QMainWindow):
         self.act_cancel = self._action("&Cancel", self._on_cancel, "Esc", "Stop the running scan or classification",
                                        S.SP_BrowserStop)
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_undo_decision = self._action("&Undo Decision", self._on_undo_decision, "Ctrl+Alt+Z",
+                                              "Take back the last accept, reject or edit (files are not touched; "
+                                              "a write ends what can be undone here: Tags \u25b8 Undo Last Write)")
         self.act_accept = self._action("&Accept", self._on_accept, "A", "Accept the selected predictions",
                                        S.SP_DialogApplyButton, table_only=True)
         self.act_reject = self._action("&Reject", self._on_reject, "R",
@@ -288,6 +291,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")
+        m.addAction(self.act_undo_decision)
+        m.addSeparator()
         for a in (self.act_accept, self.act_reject, self.act_reset, self.act_edit):
             m.addAction(a)
         m.addSeparator()
@@ -488,14 +493,14 @@ class MainWindow(QMainWindow):
 
         try:
             taxonomy = Taxonomy.load(self.settings.genre_map, merges=self.settings.genre_merges)
-            namer, tidy, related = taxonomy.name_for, taxonomy.tidy, taxonomy.related
+            namer, tidy, related, styles = taxonomy.name_for, taxonomy.tidy, taxonomy.related, taxonomy.styles
         except Exception as exc:  # a broken genres.toml must not stop the app
             log.warning("taxonomy unavailable: %s", exc)
             namer = tidy = str
-            related = None
+            related = styles = None
         self.model.configure(threshold=self.settings.review_threshold, policy=self.settings.write_policy,
                              genres_to_write=self.settings.genres_to_write, namer=namer, tidy=tidy,
-                             related=related)
+                             related=related, styles=styles, style_mode=self.settings.styles)
         self.proxy.refilter()
 
     @property
@@ -534,6 +539,9 @@ class MainWindow(QMainWindow):
             a.setEnabled(decidable and not self.writing)
         self.act_play.setEnabled(len(rows) == 1)
         self.act_accept_all.setEnabled(counts.classified > 0 and not self.writing)
+        undo_text = self.model.review.undo_text
+        self.act_undo_decision.setText(f"&Undo {undo_text}" if undo_text else "&Undo Decision")
+        self.act_undo_decision.setEnabled(undo_text is not None and not self.writing)
         n = counts.to_write
         self.act_write.setText(f"&Write {n} Genre{'s' if n != 1 else ''}…" if n else "&Write Genres…")
         self.act_write.setEnabled(n > 0 and not self.writing and not self.busy)
@@ -626,13 +634,14 @@ class MainWindow(QMainWindow):
     # --- classification --------------------------------------------------------------------
 
     def _start_classify(self) -> None:
-        key = (self.settings.model_path, self.settings.device)
+        key = (self.settings.model_path, self.settings.device, self.settings.speed)
         if self._loaded_model is not None and self._model_key == key:
             self._classify_with(self._loaded_model)
             return
         self._begin_stage("Loading model", "Loading the genre model…")
         self.progress.setRange(0, 0)
-        task = Task(operations.load_model, self.settings.model_path, self.settings.device, name="load model")
+        task = Task(operations.load_model, self.settings.model_path, self.settings.device, self.settings.speed,
+                    name="load model")
         task.succeeded.connect(lambda model, key=key, task=task: self._on_model_loaded(model, key, task))
         task.failed.connect(self._on_model_failed)
         task.done.connect(self._on_task_done)
@@ -665,7 +674,7 @@ class MainWindow(QMainWindow):
         tracks = [r.track for r in self.model.rows() if r.track.error is None]
         self._begin_stage("Classifying", f"Classifying {len(tracks):,} files…")
         task = Task(operations.classify, self.library, tracks, model, self.settings.windows_per_track,
-                    stream=True, name="classify")
+                    self.settings.speed, stream=True, name="classify")
         task.progress.connect(self._on_progress)
         task.items.connect(self._on_results)
         task.failed.connect(self._on_classify_failed)
@@ -857,6 +866,14 @@ class MainWindow(QMainWindow):
                                          "classified tracks with the same album tag in one folder)", 6000)
         else:
             self.statusBar().showMessage(f"{n} track{'s' if n != 1 else ''} set to the album's majority genre", 4000)
+
+    def _on_undo_decision(self) -> None:
+        text = self.model.review.undo_text
+        if text is None:
+            return
+        self.model.undo_decision()
+        self.statusBar().showMessage(f"Undone: {text}", 4000)
+        self._update_actions()
 
     def _on_play(self) -> None:
         self.detail.toggle_playback()
@@ -1133,8 +1150,8 @@ class MainWindow(QMainWindow):
         self.model.update_albums()
         if old.cache_dir != new.cache_dir:
             self._reopen_library()
-        model_changed = (old.model_path, old.device, old.windows_per_track) != (
-            new.model_path, new.device, new.windows_per_track)
+        model_changed = (old.model_path, old.device, old.windows_per_track, old.speed) != (
+            new.model_path, new.device, new.windows_per_track, new.speed)
         if model_changed:
             self._loaded_model = None
             self._model_key = None

@@ -24,18 +24,20 @@ def scan(library, roots: Sequence[Path], *, progress: Progress, cancel: threadin
     return library.scan(list(roots), progress=progress, cancel=cancel, found=partial)
 
 
-def load_model(model_path: str | None, device: str, *, progress: Progress, cancel: threading.Event):
-    from tagger.classify import load_model
+def load_model(model_path: str | None, device: str, speed: str, *, progress: Progress, cancel: threading.Event):
+    """The model the settings name (the fast model for Speed: fast). Raises ModelError."""
+    from tagger.classify import analysis_for, load_model
 
-    return load_model(Path(model_path) if model_path else None, device)
+    return load_model(analysis_for(speed, Path(model_path) if model_path else None).model_path, device)
 
 
-def classify(library, tracks: Sequence[Track], model, max_windows: int, *, progress: Progress,
+def classify(library, tracks: Sequence[Track], model, max_windows: int, speed: str, *, progress: Progress,
              cancel: threading.Event) -> Iterator:
     """Stream ClassifyResults; cached predictions first, then the model's as they come."""
-    from tagger.classify import classify_tracks
+    from tagger.classify import adaptive_for, classify_tracks
 
-    return classify_tracks(library, tracks, model, max_windows=max_windows, progress=progress, cancel=cancel)
+    return classify_tracks(library, tracks, model, max_windows=max_windows, adaptive=adaptive_for(speed),
+                           progress=progress, cancel=cancel)
 
 
 def write(library, store, decisions: Sequence[Decision], settings, description: str, decided: bool = True,

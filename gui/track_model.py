@@ -373,6 +373,9 @@ class TrackTableModel(QAbstractTableModel):
     def use_album_majority(self, rows: Iterable[int]) -> int:
         return self._changed(self.review.use_album_majority(rows))
 
+    def undo_decision(self) -> int:
+        return self._changed(self.review.undo())
+
     def refresh_tracks(self, tracks: Sequence[Track]) -> None:
         """Files were written or restored: show their tags and stored decisions now."""
         self._changed(self.review.refresh(tracks))

@@ -115,10 +115,8 @@ def analysis_for(speed: str, model_path: Path | None) -> Analysis:
 
     Fast is the shipped fast model, which stands in for the default model; with a model of the
     user's own it is refused rather than silently running another model. Raises ModelError."""
-    if speed not in SPEEDS:
-        raise ModelError(f"unknown speed {speed!r}: choose {', '.join(SPEEDS)}")
     if speed != "fast":
-        return Analysis(model_path, Adaptive() if speed == "adaptive" else None)
+        return Analysis(model_path, adaptive_for(speed))
     if model_path is not None:
         raise ModelError(f"speed 'fast' runs genrenet's own fast model, not {Path(model_path).name}: "
                          "choose exact or adaptive for a model of your own")
@@ -126,6 +124,13 @@ def analysis_for(speed: str, model_path: Path | None) -> Analysis:
     if fast is None:
         raise ModelError("no fast model is shipped with this version; choose exact or adaptive")
     return Analysis(fast, None)
+
+
+def adaptive_for(speed: str) -> Adaptive | None:
+    """The window rule of a speed: adaptive's, or None (every window). Raises ModelError."""
+    if speed not in SPEEDS:
+        raise ModelError(f"unknown speed {speed!r}: choose {', '.join(SPEEDS)}")
+    return Adaptive() if speed == "adaptive" else None
 
 
 def load_model(path: Path | None, device: str = "auto") -> Model:

@@ -600,17 +600,12 @@ def _non_track_errors(report) -> list[tuple[Path, str]]:
     return [(p, e) for p, e in report.errors if p not in shown]
 
 
-def _analysis(args: argparse.Namespace, settings):
-    from tagger.classify import analysis_for
+def _load_model(args: argparse.Namespace, settings):
+    """The model the arguments or settings name (the fast model for speed fast)."""
+    from tagger.classify import analysis_for, load_model
 
     path = args.model or (Path(settings.model_path) if settings.model_path else None)
-    return analysis_for(args.speed or settings.speed, path)
-
-
-def _load_model(args: argparse.Namespace, settings):
-    from tagger.classify import load_model
-
-    return load_model(_analysis(args, settings).model_path, device=args.device or settings.device)
+    return load_model(analysis_for(args.speed or settings.speed, path).model_path, device=args.device or settings.device)
 
 
 def _taxonomy(settings):
@@ -621,7 +616,7 @@ def _taxonomy(settings):
 
 def _classify(tracks: Sequence[Track], model, args, settings, library: Library | None = None):
     """(track, ClassifyResult) for each track; cached predictions reused."""
-    from tagger.classify import classify_tracks
+    from tagger.classify import adaptive_for, classify_tracks
 
     by_path = {t.path: t for t in tracks}
     readable = [t for t in tracks if t.error is None]
@@ -631,7 +626,7 @@ def _classify(tracks: Sequence[Track], model, args, settings, library: Library |
     progress = ProgressLine("classifying")
     for result in classify_tracks(library or Library(), readable, model,
                                   max_windows=args.windows or settings.windows_per_track,
-                                  adaptive=_analysis(args, settings).adaptive, progress=progress):
+                                  adaptive=adaptive_for(args.speed or settings.speed), progress=progress):
         yield by_path[result.path], result
 
 

@@ -310,6 +310,15 @@ class Plan:
         return Decision(self.path, self.new, expected=self.item.track.fingerprint)
 
 
+UNDO_LIMIT = 200  # decision actions kept for undo
+
+
+@dataclass(frozen=True, slots=True)
+class _Undo:
+    action: str
+    before: list[tuple[Path, ReviewRecord | None]]  # each file's decision before the action
+
+
 def review_order(item: ReviewItem) -> tuple:
     """Least confident first; unclassified tracks last."""
     c = item.confidence
@@ -340,6 +349,7 @@ class Review:
         self.style_mode = style_mode  # what a suggestion writes: tagger.styles.with_style
         self.items: list[ReviewItem] = []
         self._index: dict[Path, int] = {}
+        self._undo: list[_Undo] = []  # the user's decisions since the last write, newest last
 
     # --- configuration ------------------------------------------------------------------------
 
@@ -471,33 +481,61 @@ class Review:
                             item.prediction.model_id if item.prediction else None,
                             item.predicted or None, item.confidence)
 
-    def _store(self, changes: list[tuple[int, ReviewRecord | None]]) -> list[int]:
-        """Persist decisions (None: back to pending) in one transaction, then take them."""
+    def _store(self, changes: list[tuple[int, ReviewRecord | None]], action: str | None = None) -> list[int]:
+        """Persist decisions (None: back to pending) in one transaction, then take them. An
+        `action` (the user's: "Accept", "Edit Genre", ...) can be undone (undo)."""
         if not changes:
             return []
-        self.store.put_many([(self.items[i].track.path, r) for i, r in changes if r is not None])
-        self.store.delete_many([self.items[i].track.path for i, r in changes if r is None])
-        for i, r in changes:
-            self.items[i].record, self.items[i]._summary = r, None
+        before = [(self.items[i].track.path, self.items[i].record) for i, _ in changes]
+        self._put([(self.items[i].track.path, r) for i, r in changes])
+        if action is not None:
+            self._undo = [*self._undo[-(UNDO_LIMIT - 1):], _Undo(action, before)]
         return [i for i, _ in changes]
+
+    def _put(self, records: list[tuple[Path, ReviewRecord | None]]) -> list[int]:
+        self.store.put_many([(path, r) for path, r in records if r is not None])
+        self.store.delete_many([path for path, r in records if r is None])
+        changed = []
+        for path, r in records:
+            i = self._index.get(path)
+            if i is not None:
+                self.items[i].record, self.items[i]._summary = r, None
+                changed.append(i)
+        return changed
+
+    @property
+    def undo_text(self) -> str | None:
+        """What undo would take back ("Accept (3 tracks)"), or None when there is nothing."""
+        if not self._undo:
+            return None
+        last = self._undo[-1]
+        n = len(last.before)
+        return f"{last.action} ({n:,} track{'s' if n != 1 else ''})"
+
+    def undo(self) -> list[int]:
+        """Take back the last decision action of this session since the last write; returns
+        the positions that changed. Writes end the chain: undoing a write is tagger.ops.undo."""
+        if not self._undo:
+            return []
+        return self._put(self._undo.pop().before)
 
     def accept(self, positions: Iterable[int]) -> list[int]:
         """The user takes the suggestion (items without one are left alone)."""
         now = time.time()
         return self._store([(i, self._record(self.items[i], DecisionStatus.ACCEPTED, self.items[i].suggestion, now))
                             for i in positions
-                            if self._decidable(self.items[i]) and self.items[i].suggestion])
+                            if self._decidable(self.items[i]) and self.items[i].suggestion], "Accept")
 
     def reject(self, positions: Iterable[int]) -> list[int]:
         """The user says no: the file keeps what it has."""
         now = time.time()
         return self._store([(i, self._record(self.items[i], DecisionStatus.REJECTED, (), now))
-                            for i in positions if self._decidable(self.items[i])])
+                            for i in positions if self._decidable(self.items[i])], "Reject")
 
     def reset(self, positions: Iterable[int]) -> list[int]:
         """Forget the decision: back to pending."""
         return self._store([(i, None) for i in positions
-                            if self._decidable(self.items[i]) and self.items[i].record is not None])
+                            if self._decidable(self.items[i]) and self.items[i].record is not None], "Reset")
 
     def set_genres(self, positions: Iterable[int], genres: Sequence[str]) -> list[int]:
         """The user chose these genres (the suggestion itself counts as accepting it).
@@ -511,34 +549,34 @@ class Review:
         if not chosen:
             return self.reset(positions)
         now = time.time()
-        changes = []
-        for i in positions:
-            item = self.items[i]
-            if not self._decidable(item):
-                continue
-            status = DecisionStatus.ACCEPTED if chosen == item.suggestion else DecisionStatus.EDITED
-            changes.append((i, self._record(item, status, chosen, now)))
-        return self._store(changes)
+        return self._store([(i, self._chosen(self.items[i], chosen, now)) for i in positions
+                            if self._decidable(self.items[i])], "Edit Genre")
+
+    def _chosen(self, item: ReviewItem, genres: tuple[str, ...], now: float) -> ReviewRecord:
+        status = DecisionStatus.ACCEPTED if genres == item.suggestion else DecisionStatus.EDITED
+        return self._record(item, status, genres, now)
 
     def accept_confident(self) -> list[int]:
         """'Accept all above threshold': what bulk `apply` would write, as accepted decisions."""
         now = time.time()
         return self._store([(i, self._record(self.items[i], DecisionStatus.ACCEPTED, plan.new, now))
                             for i, plan in enumerate(self.plans())
-                            if plan.writes and self.items[i].status == DecisionStatus.PENDING])
+                            if plan.writes and self.items[i].status == DecisionStatus.PENDING],
+                           "Accept All Above Threshold")
 
     def use_album_majority(self, positions: Iterable[int]) -> list[int]:
-        changed: list[int] = []
-        for i in positions:
-            majority = self.items[i].album_majority
-            if majority:
-                changed += self.set_genres([i], (majority,))
-        return changed
+        now = time.time()
+        return self._store([(i, self._chosen(self.items[i], clean_genres((self.items[i].album_majority,), self.tidy), now))
+                            for i in positions
+                            if self._decidable(self.items[i]) and self.items[i].album_majority],
+                           "Use Album Majority")
 
     # --- after writes -------------------------------------------------------------------------
 
     def refresh(self, tracks: Sequence[Track]) -> list[int]:
-        """Files were written or restored (tagger.ops stored their new state): show it."""
+        """Files were written or restored (tagger.ops stored their new state): show it. The
+        decisions before it can no longer be undone one by one (undo)."""
+        self._undo.clear()
         known = [t for t in tracks if t.path in self._index]
         records = self.store.get_many([t.path for t in known])
         changed = []

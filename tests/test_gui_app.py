@@ -132,6 +132,20 @@ def test_accept_and_reject_keys_on_the_table(qtbot, window, music_folder):
     assert second.status == DecisionStatus.REJECTED
 
 
+def test_edit_undo_takes_back_the_last_decision_and_names_it(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window._set_filter(Filter.ALL, user=True)
+    assert not window.act_undo_decision.isEnabled()
+    window.table.selectRow(0)
+    first = window.model.row_at(window.proxy.mapToSource(window.proxy.index(0, 0)).row())
+    window.act_accept.trigger()
+    assert first.status == DecisionStatus.ACCEPTED
+    assert window.act_undo_decision.isEnabled() and window.act_undo_decision.text() == "&Undo Accept (1 track)"
+    window.act_undo_decision.trigger()
+    assert first.status == DecisionStatus.PENDING
+    assert not window.act_undo_decision.isEnabled()
+
+
 def test_needs_review_is_the_view_after_classification_when_some_are_uncertain(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
     confidences = sorted(r.confidence for r in window.model.rows())

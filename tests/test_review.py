@@ -244,3 +244,74 @@ def test_a_confident_prediction_that_contradicts_the_files_genre_is_in_tag_disag
     disagree = [it.track.path.name for it in r.items if View.TAG_DISAGREES.matches(it, 0.8)]
     assert disagree == ["a.mp3"]  # b: rock is above Alternative Rock; c: not confident; d: no tag
     assert r.counts().views[View.TAG_DISAGREES] == 1
+
+
+# --- undo of decisions ----------------------------------------------------------------------------
+
+
+def _two(store) -> Review:
+    return review_of(store, [track("/m/a.mp3"), track("/m/b.mp3")], [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
+
+
+def test_nothing_to_undo_at_first(store):
+    review = _two(store)
+    assert review.undo_text is None and review.undo() == []
+
+
+def test_undo_takes_back_an_accept_in_the_review_and_in_the_store(store):
+    review = _two(store)
+    review.accept([0, 1])
+    assert review.undo_text == "Accept (2 tracks)"
+    assert sorted(review.undo()) == [0, 1]
+    assert [i.status for i in review.items] == [S.PENDING, S.PENDING]
+    assert store.get(Path("/m/a.mp3")) is None and review.undo_text is None
+
+
+def test_undo_of_an_edit_brings_back_the_decision_before_it(store):
+    review = _two(store)
+    review.accept([0])
+    review.set_genres([0], ["Blues"])
+    assert review.undo_text == "Edit Genre (1 track)"
+    review.undo()
+    assert review.items[0].status == S.ACCEPTED and review.items[0].genres == ("Rock",)
+    assert store.get(Path("/m/a.mp3")).genres == ("Rock",)
+
+
+def test_undo_of_a_reset_brings_back_the_rejection(store):
+    review = _two(store)
+    review.reject([1])
+    review.reset([1])
+    review.undo()
+    assert review.items[1].status == S.REJECTED
+
+
+def test_undo_goes_back_action_by_action(store):
+    review = _two(store)
+    review.accept([0])
+    review.reject([1])
+    review.undo()
+    assert [i.status for i in review.items] == [S.ACCEPTED, S.PENDING]
+    review.undo()
+    assert [i.status for i in review.items] == [S.PENDING, S.PENDING]
+
+
+def test_undo_follows_the_file_when_the_rows_were_sorted(store):
+    review = _two(store)
+    review.accept([0])
+    review.items.reverse()
+    review.reindex()
+    assert review.undo() == [1]
+    assert review.items[1].track.path == Path("/m/a.mp3") and review.items[1].status == S.PENDING
+
+
+def test_a_write_ends_what_can_be_undone(store):
+    review = _two(store)
+    review.accept([0])
+    review.refresh([review.items[0].track])
+    assert review.undo_text is None
+
+
+def test_accept_all_above_threshold_is_one_undo(store):
+    review = _two(store)
+    review.accept_confident()
+    assert review.undo_text == "Accept All Above Threshold (1 track)"
