@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from gui.training_runner import TrainingRunner, train_command
 from tagger import paths
+from training import events
 
 
 def learned_model_path(now: _dt.datetime | None = None) -> Path:
@@ -35,7 +36,7 @@ class LearnDialog(QDialog):
         self.setWindowTitle("Learn from my tags")
         self.resize(560, 260)
         self.folder, self.out, self.min_tracks = Path(folder), out or learned_model_path(), min_tracks
-        self.report: dict | None = None
+        self.report: events.Learned | None = None
         self.intro = QLabel(f"genrenet trains a genre model on the genres the files in <b>{self.folder}</b> "
                             "already carry (and your review decisions), in your own spelling, and measures it "
                             "with cross-validation by album before you use it.")
@@ -55,7 +56,7 @@ class LearnDialog(QDialog):
         layout.addWidget(self.status, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
-        self.runner = TrainingRunner(self)
+        self.runner = TrainingRunner(self, schema=events.LEARN)
         self.runner.event.connect(self._on_event)
         self.runner.finished.connect(self._on_finished)
 
@@ -64,20 +65,20 @@ class LearnDialog(QDialog):
         self.runner.start([str(self.folder), "--out", str(self.out), "--min-tracks", str(self.min_tracks),
                            "--progress-json"], program=train_command() + ["learn"])
 
-    def _on_event(self, event: dict) -> None:
-        kind = event.get("event")
-        if kind == "start":
-            self.status.setText(f"Learning {len(event['labels'])} genres from {event['tracks']:,} tracks "
-                                f"({event['folds']}-fold cross-validation)…")
-        elif kind in ("features", "embeddings"):
-            self.progress.setRange(0, int(event["total"]))
-            self.progress.setValue(int(event["done"]))
-            what = "Reading" if kind == "features" else "Listening to"
-            self.status.setText(f"{what} tracks: {event['done']:,} of {event['total']:,}")
-        elif kind == "fold":
-            self.status.setText(f"Cross-validation fold {event['fold']}: {event['accuracy']:.0%} right on "
-                                f"{event['test_clips']:,} tracks it never saw")
-        elif kind == "learned":
+    def _on_event(self, event: events.Event) -> None:
+        """One progress line of `genrenet learn` (training/events.py, LEARN)."""
+        if isinstance(event, events.LearnStart):
+            self.status.setText(f"Learning {len(event.labels)} genres from {event.tracks:,} tracks "
+                                f"({event.folds}-fold cross-validation)…")
+        elif isinstance(event, events.Count):
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.done)
+            what = "Reading" if isinstance(event, events.Features) else "Listening to"
+            self.status.setText(f"{what} tracks: {event.done:,} of {event.total:,}")
+        elif isinstance(event, events.Fold):
+            self.status.setText(f"Cross-validation fold {event.fold}: {event.accuracy:.0%} right on "
+                                f"{event.test_clips:,} tracks it never saw")
+        elif isinstance(event, events.Learned):
             self.report = event
 
     def _on_finished(self, code: int, cancelled: bool) -> None:
@@ -86,7 +87,7 @@ class LearnDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
         if cancelled:
             self.status.setText("Cancelled; no model was written.")
-        elif code != 0 or self.report is None or not self.report.get("checkpoint"):
+        elif code != 0 or self.report is None or not self.report.checkpoint:
             reason = next((line for line in reversed(self.runner.tail) if line.startswith("error")),
                           self.runner.tail[-1] if self.runner.tail else f"exit status {code}")
             self.status.setText(f"No model was learned: {reason}")
@@ -96,20 +97,20 @@ class LearnDialog(QDialog):
         self.learn_finished.emit(self.use_button.isEnabled())
 
     @staticmethod
-    def summary_text(report: dict) -> str:
-        counts = ", ".join(f"{label} ({n})" for label, n in report["tracks"].items())
-        default = report.get("default_model_accuracy")
+    def summary_text(report: events.Learned) -> str:
+        counts = ", ".join(f"{label} ({n})" for label, n in report.tracks.items())
+        default = report.default_model_accuracy
         compare = ("" if default is None else
                    f"; the model you use now gets {default:.0%} of the same tracks right")
         verdict = ("" if default is None else
-                   " It is better on your music." if report["cross_validated_accuracy"] > default else
+                   " It is better on your music." if report.cross_validated_accuracy > default else
                    " It is not better than the model you use now: keep that one unless you want its genres.")
-        return (f"Learned {len(report['labels'])} genres: {counts}. On tracks it never saw it was right "
-                f"{report['cross_validated_accuracy']:.0%} of the time{compare}.{verdict}")
+        return (f"Learned {len(report.labels)} genres: {counts}. On tracks it never saw it was right "
+                f"{report.cross_validated_accuracy:.0%} of the time{compare}.{verdict}")
 
     def _on_use(self) -> None:
-        if self.report and self.report.get("checkpoint"):
-            self.model_chosen.emit(self.report["checkpoint"])
+        if self.report and self.report.checkpoint:
+            self.model_chosen.emit(self.report.checkpoint)
         self.accept()
 
     def _on_cancel(self) -> None:

@@ -56,6 +56,8 @@ from gui.training_runner import TrainingRunner, train_command
 from tagger import paths
 from tagger.review import WritePolicy
 from tagger.settings import Settings, description
+from training import events
+from training.config import default as train_default  # `genrenet train`'s defaults (torch-free)
 
 
 class Page(QWidget):
@@ -588,19 +590,20 @@ class RetrainPage(Page):
         self.folder.setPlaceholderText("Folder with the training audio")
         self.browse = QPushButton("Browse…")
         self.browse.clicked.connect(self._on_browse)
-        from training.cli import RECOMMENDED_ARCH
-
+        recommended = train_default("arch")
         self.arch = QComboBox()
         archs = [a for a in models.available() if a != "musicnn"]
         for arch in archs:
-            self.arch.addItem(f"{arch} (recommended)" if arch == RECOMMENDED_ARCH else arch, arch)
-        if RECOMMENDED_ARCH in archs:
-            self.arch.setCurrentIndex(archs.index(RECOMMENDED_ARCH))
+            self.arch.addItem(f"{arch} (recommended)" if arch == recommended else arch, arch)
+        if recommended in archs:
+            self.arch.setCurrentIndex(archs.index(recommended))
         self.arch.setToolTip("musicnn_transfer: the pretrained musicnn backbone with a new genre head; it learns "
                              "from a few hundred tracks. The others train from scratch and need thousands.")
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
-        self.epochs.setValue(10)
+        self.epochs.setValue(train_default("epochs"))
+        self.epochs.setToolTip(f"Training stops earlier when {train_default('patience')} epochs in a row "
+                               "bring no improvement on the validation clips.")
         self.output = QLineEdit()
         self.start_button = QPushButton("Start training")
         self.start_button.clicked.connect(self._on_start)
@@ -717,53 +720,50 @@ class RetrainPage(Page):
         self.runner.stop()
         self.evaluator.stop()
 
-    def _on_event(self, event: dict) -> None:
-        """One JSON line of the trainer (schema: training/train.py's docstring)."""
-        kind = event.get("event")
-        if kind == "start":
-            self._epochs_total = int(event.get("epochs") or self._epochs_total)
+    def _on_event(self, event: events.Event) -> None:
+        """One progress line of the trainer (training/events.py, TRAIN)."""
+        if isinstance(event, events.Start):
+            self._epochs_total = event.epochs or self._epochs_total
             self.curve.clear(self._epochs_total)
-            self.state.setText(f"Training {event.get('arch')} on {event.get('train_clips')} clips "
-                               f"({len(event.get('labels') or [])} genres, {event.get('valid_clips')} for "
-                               f"validation) on {event.get('device')}…")
-        elif kind in ("features", "embeddings"):
-            done, total = int(event.get("done", 0)), int(event.get("total", 0))
-            if total:
-                self.progress.setRange(0, total)
-                self.progress.setValue(done)
-            what = "Decoding audio into features" if kind == "features" else "Running the pretrained backbone"
-            self.state.setText(f"{what}: {done} of {total} clips")
-        elif kind == "step":
-            epoch, step, steps = int(event["epoch"]), int(event["step"]), max(1, int(event["steps"]))
-            overall = ((epoch - 1) * steps + step) / (self._epochs_total * steps)
+            self.state.setText(f"Training {event.arch} on {event.train_clips} clips ({len(event.labels)} genres, "
+                               f"{event.valid_clips} for validation) on {event.device}…")
+        elif isinstance(event, events.Count):
+            if event.total:
+                self.progress.setRange(0, event.total)
+                self.progress.setValue(event.done)
+            what = ("Decoding audio into features" if isinstance(event, events.Features)
+                    else "Running the pretrained backbone")
+            self.state.setText(f"{what}: {event.done} of {event.total} clips")
+        elif isinstance(event, events.Step):
+            steps = max(1, event.steps)
+            overall = ((event.epoch - 1) * steps + event.step) / (self._epochs_total * steps)
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * min(1.0, overall)))
-            self.progress.setFormat(f"epoch {epoch}/{self._epochs_total}  %p%")
-        elif kind == "epoch":
-            epoch = int(event["epoch"])
-            acc = float(event.get("val_accuracy", 0.0))
-            self.curve.add("val_accuracy", epoch, acc)
+            self.progress.setFormat(f"epoch {event.epoch}/{self._epochs_total}  %p%")
+        elif isinstance(event, events.Epoch):
+            self.curve.add("val_accuracy", event.epoch, event.val_accuracy)
             self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * min(1.0, epoch / max(1, self._epochs_total))))
-            best = "  (best so far)" if event.get("best") else ""
-            self.state.setText(f"Epoch {epoch} of {self._epochs_total}: validation accuracy {acc:.1%}, "
-                               f"loss {float(event.get('train_loss', 0)):.3f} / {float(event.get('val_loss', 0)):.3f}"
-                               f"{best}")
-        elif kind == "done":
-            if event.get("checkpoint"):
-                self._model_path = Path(event["checkpoint"])
-            self._done = event
-            lines = [f"Stopped: {event.get('stopped')}"]
-            if event.get("val_accuracy") is not None:
-                lines.append(f"Validation accuracy: {float(event['val_accuracy']):.1%} "
-                             f"(best epoch {event.get('best_epoch')})")
-            lines.append(f"Calibration temperature: {float(event.get('temperature', 1.0)):.3f}")
-            lines.append(f"Time: {float(event.get('seconds', 0)):.0f} s")
-            lines.append(f"Model: {event.get('checkpoint') or '(none saved)'}")
-            self.summary.setPlainText("\n".join(lines))
-        elif kind == "error":
-            self.runner.tail.append(str(event.get("message")))
-            self.state.setText(f"Training failed: {event.get('message')}")
+            self.progress.setValue(int(1000 * min(1.0, event.epoch / max(1, self._epochs_total))))
+            best = "  (best so far)" if event.best else ""
+            self.state.setText(f"Epoch {event.epoch} of {self._epochs_total}: validation accuracy "
+                               f"{event.val_accuracy:.1%}, loss {event.train_loss:.3f} / {event.val_loss:.3f}{best}")
+        elif isinstance(event, events.Done):
+            self._on_done(event)
+        elif isinstance(event, events.Error):
+            self.runner.tail.append(event.message)
+            self.state.setText(f"Training failed: {event.message}")
+
+    def _on_done(self, event: events.Done) -> None:
+        if event.checkpoint:
+            self._model_path = Path(event.checkpoint)
+        self._done = event
+        lines = [f"Stopped: {event.stopped}"]
+        if event.val_accuracy is not None:
+            lines.append(f"Validation accuracy: {event.val_accuracy:.1%} (best epoch {event.best_epoch})")
+        lines.append(f"Calibration temperature: {event.temperature:.3f}")
+        lines.append(f"Time: {event.seconds:.0f} s")
+        lines.append(f"Model: {event.checkpoint or '(none saved)'}")
+        self.summary.setPlainText("\n".join(lines))
 
     def _on_finished(self, code: int, cancelled: bool) -> None:
         self.start_button.setEnabled(True)

@@ -1,20 +1,23 @@
 """Training from the app runs as a separate process: `genrenet train ... --progress-json`.
 
-TrainingRunner wraps QProcess: every JSON line the trainer prints on stdout arrives as
-`event(dict)`, other output as `output(str)` (kept for the error message), and `stop()` asks the
-process to end (SIGTERM, the trainer's clean stop) and kills it if it has not gone within a grace
-period. `finished(exit_code, cancelled)` always comes last.
+TrainingRunner wraps QProcess: every progress line the trainer prints on stdout arrives as
+`event(Event)`, typed by training/events.py (the TRAIN schema, or the one given: LEARN for
+`genrenet learn`; a kind the schema does not know comes as events.Unknown); other output as
+`output(str)`, kept in `tail` for the error message, and so is a garbled progress line, with why.
+`stop()` asks the process to end (SIGTERM, the trainer's clean stop) and kills it if it has not
+gone within a grace period. `finished(exit_code, cancelled)` always comes last.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+
+from training import events
 
 GRACE_MS = 5000
 
@@ -31,13 +34,14 @@ def train_command() -> list[str]:
 
 
 class TrainingRunner(QObject):
-    event = Signal(dict)
+    event = Signal(object)  # a training.events.Event
     output = Signal(str)
     started = Signal()
     finished = Signal(int, bool)  # exit code, cancelled
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, schema: events.Schema = events.TRAIN) -> None:
         super().__init__(parent)
+        self.schema = schema
         self._process: QProcess | None = None
         self._buffer = b""
         self._cancelled = False
@@ -90,14 +94,14 @@ class TrainingRunner(QObject):
     def _line(self, line: str) -> None:
         if not line:
             return
-        if line.startswith("{"):
-            try:
-                data = json.loads(line)
-            except ValueError:
-                data = None
-            if isinstance(data, dict):
-                self.event.emit(data)
-                return
+        try:
+            event = events.parse(line, self.schema)
+        except events.EventError as exc:
+            line = f"unreadable progress line: {exc}"
+            event = None
+        if event is not None:
+            self.event.emit(event)
+            return
         self.tail.append(line)
         self.output.emit(line)
 

@@ -309,8 +309,10 @@ def test_retrain_trains_a_tiny_model_and_use_this_model_reclassifies(qtbot, wind
     page.epochs.setValue(2)
     out = tmp_path / "retrained.pt"
     page.output.setText(str(out))
-    epochs: list[dict] = []
-    page.runner.event.connect(lambda e: epochs.append(e) if e.get("event") == "epoch" else None)
+    from training import events
+
+    epochs: list[events.Epoch] = []
+    page.runner.event.connect(lambda e: epochs.append(e) if isinstance(e, events.Epoch) else None)
     with qtbot.waitSignal(page.finished, timeout=600_000) as finished:
         page.start_button.click()
     assert finished.args == [0, False], "\n".join(page.runner.tail)
@@ -725,13 +727,16 @@ def test_learn_dialog_runs_learn_and_shows_why_nothing_was_learned(qtbot, tmp_pa
 
 
 def test_learn_dialog_summary_compares_with_the_model_in_use():
-    from gui.learn_dialog import LearnDialog
+    from dataclasses import replace
 
-    report = {"labels": ["Jazz", "Rock"], "tracks": {"Jazz": 40, "Rock": 60}, "cross_validated_accuracy": 0.85,
-              "default_model_accuracy": 0.7}
+    from gui.learn_dialog import LearnDialog
+    from training.events import Learned
+
+    report = Learned(checkpoint="learned.pt", labels=("Jazz", "Rock"), tracks={"Jazz": 40, "Rock": 60},
+                     skipped={}, folds=5, cross_validated_accuracy=0.85, default_model_accuracy=0.7, seconds=1.0)
     text = LearnDialog.summary_text(report)
     assert "right 85% of the time" in text and "gets 70%" in text and "better on your music" in text
-    assert "not better" in LearnDialog.summary_text({**report, "cross_validated_accuracy": 0.6})
+    assert "not better" in LearnDialog.summary_text(replace(report, cross_validated_accuracy=0.6))
 
 
 def test_detail_pane_shows_the_cover_of_the_selected_track(qtbot, tmp_path):

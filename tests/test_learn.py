@@ -91,3 +91,15 @@ def test_learn_writes_a_checkpoint_from_the_librarys_tags_and_reports_both_accur
     data = read_checkpoint(out)
     assert data["labels"] == ["Noise", "tone music"]
     assert data["trained_on"]["cross_validation"]["folds"] == 3
+
+    # what the app reads: every line an event of the LEARN schema, learn's own start first
+    from training import events
+
+    code = main(["learn", str(folder), "--out", str(tmp_path / "again.pt"), "--min-tracks", "3", "--folds", "3",
+                 "--progress-json"])
+    lines = [events.parse(line, events.LEARN) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and not any(e is None or isinstance(e, events.Unknown) for e in lines)
+    assert isinstance(lines[0], events.LearnStart) and isinstance(lines[-1], events.Learned)
+    assert [type(e) for e in lines].count(events.LearnStart) == 1  # not one per fold's training run
+    assert [e.fold for e in lines if isinstance(e, events.Fold)] == [1, 2, 3]
+    assert lines[-1].labels == ("Noise", "tone music") and lines[-1].checkpoint == str(tmp_path / "again.pt")

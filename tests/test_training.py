@@ -63,6 +63,9 @@ def test_progress_events_follow_the_documented_schema(gtzan_dir, feature_cache, 
     assert {"epoch", "epochs", "train_loss", "val_loss", "val_accuracy", "lr", "seconds", "best"} <= set(epoch)
     assert {"stopped", "checkpoint", "best_epoch", "val_accuracy", "temperature", "seconds"} <= set(done)
     json.dumps(events)  # every event is plain JSON
+    from training.events import TRAIN, Unknown, from_dict
+
+    assert not any(isinstance(from_dict(e, TRAIN), Unknown) for e in events)  # and reads back (training/events.py)
 
 
 def test_evaluate_reports_accuracy_per_class_confusion_and_pngs(gtzan_dir, feature_cache, tmp_path):
@@ -186,6 +189,14 @@ def test_train_defaults_to_the_recommended_pretrained_architecture():
     args = build_parser().parse_args(["train", "--dataset", "folder", "/music"])
     config = train_config(args)
     assert config.arch == "musicnn_transfer" and config.arch_kwargs == {"embedding": "pooled"}
+
+
+def test_the_command_lines_defaults_are_train_configs():
+    from tagger.cli import build_parser
+    from training.cli import train_config
+
+    args = build_parser().parse_args(["train", "--dataset", "folder", "/music"])
+    assert train_config(args) == TrainConfig(sources=[Source("folder", Path("/music"), name="music")])
 
 
 def test_expected_calibration_error_is_zero_when_confidence_matches_accuracy_and_grows_with_overconfidence():

@@ -5,7 +5,7 @@
     genrenet evaluate MODEL --dataset gtzan|fma|folder PATH [--split NAME] [--part PART]
                    [--report-dir DIR] [--json]
 
-With --progress-json, train prints one JSON object per line on stdout (schema: training.train);
+With --progress-json, train prints one JSON object per line on stdout (schema: training.events);
 SIGTERM or Ctrl-C stops cleanly after the current step, keeping the best checkpoint.
 """
 
@@ -23,41 +23,48 @@ import threading
 from pathlib import Path
 
 from tagger.errors import GenrenetError
+from training import events
+from training.config import RECOMMENDED_KWARGS, default
 
 DEFAULT_LABELS_ARG = "default"
-RECOMMENDED_ARCH = "musicnn_transfer"
-RECOMMENDED_KWARGS = {"musicnn_transfer": {"embedding": "pooled"}}  # the shipped default model's head
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
+    """`genrenet train`; every default is TrainConfig's (training/config.py)."""
     p = subparsers.add_parser("train", help="train a genre model on GTZAN, FMA, a folder per genre or your library",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_data_args(p)
     p.add_argument("--also", action="append", default=[], metavar="KIND:PATH",
                    help="another dataset to train on as well (e.g. folder:~/emotify)")
     p.add_argument("--labels", help="comma-separated label set, or 'default' for the shipped model's")
-    p.add_argument("--arch", default=RECOMMENDED_ARCH,
-                   help=f"architecture (see `genrenet train --list-archs`); default {RECOMMENDED_ARCH}: the pretrained "
+    p.add_argument("--arch", default=default("arch"),
+                   help="architecture (see `genrenet train --list-archs`); default %(default)s: the pretrained "
                         "musicnn backbone, frozen, with a genre head, by far the best on small data "
                         "(0.75 in cross-validation on 380 clips, where compact_cnn from scratch stays near chance)")
-    p.add_argument("--arch-kwargs", default="{}", help="JSON object of extra architecture arguments")
-    p.add_argument("--pretrained", default="msd", help="musicnn_transfer backbone: msd, mtt or a checkpoint path")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--patience", type=int, default=8, help="epochs without improvement before stopping")
-    p.add_argument("--mixup", type=float, default=0.2, help="mixup alpha (0 disables)")
-    p.add_argument("--no-spec-augment", action="store_true")
-    p.add_argument("--no-class-weights", action="store_true")
-    p.add_argument("--crops-per-clip", type=int, default=4)
-    p.add_argument("--windows", type=int, default=8,
-                   help="windows per clip for validation (and, for a frozen backbone, for training)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--workers", type=int, default=2, help="decoding processes for the feature cache")
+    p.add_argument("--arch-kwargs", default="{}",
+                   help="JSON object of extra architecture arguments (added to the recommended ones: "
+                        + ", ".join(f"{arch} {json.dumps(kw)}" for arch, kw in RECOMMENDED_KWARGS.items()) + ")")
+    p.add_argument("--pretrained", default=default("pretrained"),
+                   help="musicnn_transfer backbone: msd, mtt or a checkpoint path (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=default("epochs"), help="default %(default)s")
+    p.add_argument("--batch-size", type=int, default=default("batch_size"), help="default %(default)s")
+    p.add_argument("--lr", type=float, default=default("lr"), help="peak learning rate (default %(default)s)")
+    p.add_argument("--weight-decay", type=float, default=default("weight_decay"), help="default %(default)s")
+    p.add_argument("--patience", type=int, default=default("patience"),
+                   help="epochs without improvement before stopping (default %(default)s)")
+    p.add_argument("--mixup", type=float, default=default("mixup"), help="mixup alpha, 0 disables (default %(default)s)")
+    p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false", default=default("spec_augment"))
+    p.add_argument("--no-class-weights", dest="class_weights", action="store_false", default=default("class_weights"))
+    p.add_argument("--crops-per-clip", type=int, default=default("crops_per_clip"), help="default %(default)s")
+    p.add_argument("--windows", type=int, default=default("eval_windows"),
+                   help="windows per clip for validation (and, for a frozen backbone, for training); default %(default)s")
+    p.add_argument("--seed", type=int, default=default("seed"), help="default %(default)s")
+    p.add_argument("--device", default=default("device"), choices=DEVICES)
+    p.add_argument("--workers", type=int, default=default("workers"),
+                   help="decoding processes for the feature cache (default %(default)s)")
     p.add_argument("--cache-dir", type=Path, help="feature cache folder (default: the user cache)")
-    p.add_argument("--out", type=Path, default=Path("genrenet_model.pt"), help="checkpoint to write")
+    p.add_argument("--out", type=Path, default=default("out"), help="checkpoint to write (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
     p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
     p.add_argument("--progress-json", action="store_true", help="print one JSON object per step/epoch")
@@ -73,10 +80,10 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--part", choices=("test", "valid", "train", "all"),
                    help="which part of the split (default: test when the split has one, else valid; "
                         "all clips when no --split is given)")
-    p.add_argument("--windows", type=int, default=8, help="windows per clip")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random split")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--windows", type=int, default=default("eval_windows"), help="windows per clip (default %(default)s)")
+    p.add_argument("--seed", type=int, default=default("seed"), help="seed of the random split")
+    p.add_argument("--device", default=default("device"), choices=DEVICES)
+    p.add_argument("--workers", type=int, default=default("workers"))
     p.add_argument("--cache-dir", type=Path)
     p.add_argument("--report-dir", type=Path, help="write summary.json and PNGs here")
     p.add_argument("--json", action="store_true", help="print the JSON summary on stdout")
@@ -114,7 +121,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", nargs="+", metavar=("KIND", "PATH"),
                    help=f"kind of dataset ({', '.join(KINDS)}) and its folder (library: optional root)")
     p.add_argument("--subset", choices=("small", "medium", "large"), help="FMA subset (default: from the folder)")
-    p.add_argument("--split", default=None, help="random (default for train), fault_filtered (GTZAN), official (FMA)")
+    p.add_argument("--split", default=None,
+                   help=f"{default('split')} (default for train), fault_filtered (GTZAN), official (FMA)")
 
 
 def _dataset_arg(args: argparse.Namespace) -> tuple[str, Path | None]:
@@ -142,7 +150,7 @@ def _labels(arg: str | None) -> tuple[str, ...] | None:
 
 
 def _source(spec: str):
-    from training.train import Source
+    from training.config import Source
 
     kind, _, path = spec.partition(":")
     if not path:
@@ -152,7 +160,7 @@ def _source(spec: str):
 
 def train_config(args: argparse.Namespace):
     """The TrainConfig the train arguments describe. Raises GenrenetError or ValueError."""
-    from training.train import Source, TrainConfig
+    from training.config import Source, TrainConfig
 
     kind, path = _dataset_arg(args)
     arch_kwargs = json.loads(args.arch_kwargs)
@@ -166,9 +174,9 @@ def train_config(args: argparse.Namespace):
     sources += [_source(s) for s in args.also]
     return TrainConfig(
         sources=sources, out=args.out, arch=args.arch, arch_kwargs=arch_kwargs, labels=_labels(args.labels),
-        split=args.split or "random", seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+        split=args.split or default("split"), seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, weight_decay=args.weight_decay, patience=args.patience, mixup=args.mixup,
-        spec_augment=not args.no_spec_augment, class_weights=not args.no_class_weights,
+        spec_augment=args.spec_augment, class_weights=args.class_weights,
         crops_per_clip=args.crops_per_clip, eval_windows=args.windows, pretrained=args.pretrained, device=args.device,
         workers=args.workers, resume=args.resume, max_steps=args.max_steps, cache_dir=args.cache_dir,
     )
@@ -192,7 +200,7 @@ def run_train(args: argparse.Namespace) -> int:
     except (GenrenetError, ValueError, KeyError, OSError) as exc:  # per-run errors, clearly worded
         message = str(exc).strip("'\"") or type(exc).__name__
         if args.progress_json:
-            print(json.dumps({"event": "error", "message": message}), flush=True)
+            print(events.serialize(events.Error(message)), flush=True)
         print(f"genrenet train: {message}", file=sys.stderr)
         return 1
     finally:
@@ -289,7 +297,7 @@ def add_learn_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("genrenet_learned.pt"), help="checkpoint to write")
     p.add_argument("--min-tracks", type=int, default=5, help="fewest tracks a genre needs to be learned (default 5)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=default("seed"))
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--progress-json", action="store_true",
                    help="print one JSON object per progress event on stdout, the report last as "
@@ -309,9 +317,8 @@ def run_learn(args: argparse.Namespace) -> int:
     taxonomy = Taxonomy.load(settings.genre_map, merges=settings.genre_merges)
 
     def progress(event: dict) -> None:
-        if args.progress_json:
-            if event.get("event") in ("start", "features", "embeddings", "fold"):
-                print(json.dumps(event), flush=True)
+        if args.progress_json:  # learn's events (events.LEARN), one JSON line each
+            print(json.dumps(event, ensure_ascii=False), flush=True)
             return
         if event.get("event") == "embeddings":
             print(f"\rembedding tracks: {event['done']}/{event['total']}", end="", file=sys.stderr, flush=True)
@@ -324,13 +331,16 @@ def run_learn(args: argparse.Namespace) -> int:
     current = load_model(Path(settings.model_path) if settings.model_path else None, settings.device)
     report = learn(args.paths, args.out, min_tracks=args.min_tracks, folds=args.folds, seed=args.seed,
                    progress=progress, taxonomy=taxonomy, default_model=current)
-    summary = {"checkpoint": str(report.checkpoint) if report.checkpoint else None, "labels": list(report.labels),
-               "tracks": report.counts, "skipped": dict(report.skipped), "folds": report.folds,
-               "cross_validated_accuracy": report.cv_accuracy, "default_model_accuracy": report.default_accuracy,
-               "seconds": round(report.seconds, 1)}
+    learned = events.Learned(
+        checkpoint=str(report.checkpoint) if report.checkpoint else None, labels=report.labels,
+        tracks=report.counts, skipped=dict(report.skipped), folds=report.folds,
+        cross_validated_accuracy=report.cv_accuracy, default_model_accuracy=report.default_accuracy,
+        seconds=round(report.seconds, 1))
     if args.progress_json:
-        print(json.dumps({"event": "learned", **summary}, ensure_ascii=False), flush=True)
+        print(events.serialize(learned), flush=True)
     elif args.json:
+        summary = learned.to_dict()
+        del summary["event"]
         print(json.dumps(summary, ensure_ascii=False))
     else:
         counts = ", ".join(f"{label} {n}" for label, n in report.counts.items())

@@ -26,6 +26,7 @@ import torch
 
 from tagger.checkpoint import load_checkpoint
 from tagger.device import resolve_device
+from training import events
 from training.cache import FeatureCache
 from training.evaluate import metrics, predict_examples
 from training.splitting import Split, group_folds, stratified_groups
@@ -114,10 +115,11 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
                               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                               "temperature": result.temperature, "seconds": time.monotonic() - t0,
                               "mean_confidence": float(probs.max(axis=1).mean()) if len(test) else 0.0})
+            fold = events.Fold(**fold_rows[-1])
             if progress is not None:
-                progress({"event": "fold", **fold_rows[-1]})
+                progress(fold.to_dict())
             else:
-                print(json.dumps({"event": "fold", **fold_rows[-1]}), file=sys.stderr, flush=True)
+                print(events.serialize(fold), file=sys.stderr, flush=True)
     summary = metrics(y_true, y_pred, labels)
     per_dataset = defaultdict(lambda: [0, 0])
     for t, p, s in zip(y_true, y_pred, sources, strict=True):

@@ -28,6 +28,7 @@ from typing import Any
 
 from tagger.review import DECIDED
 from tagger.track import DecisionStatus, Track
+from training import events
 from training.datasets import Dataset, DatasetError, Example
 from training.splitting import Split, stratified_groups
 
@@ -106,7 +107,8 @@ def learn(
     taxonomy=None,
     default_model=None,
 ) -> LearnReport:
-    """Scan `roots`, cross-validate the recipe, compare with the default model, write `out`."""
+    """Scan `roots`, cross-validate the recipe, compare with the default model, write `out`.
+    `progress` gets the events of training/events.py's LEARN schema but the last, as dicts."""
     from tagger.library import Library
     from tagger.review_store import ReviewStore
     from tagger.taxonomy import Taxonomy
@@ -130,8 +132,9 @@ def learn(
                          arch_kwargs=dict(LEARN_ARCH_KWARGS, n_labels=len(dataset.labels)),
                          labels=dataset.labels, epochs=epochs, patience=10, batch_size=64, seed=seed,
                          eval_windows=8, save_state=False)
-    emit({"event": "start", "labels": list(dataset.labels), "tracks": len(dataset.examples), "folds": folds})
-    cv = cross_validate(config, folds, progress=emit, dataset=dataset)
+    emit(events.LearnStart(labels=dataset.labels, tracks=len(dataset.examples), folds=folds).to_dict())
+    runs = _only_learn_events(emit)
+    cv = cross_validate(config, folds, progress=runs, dataset=dataset)
     report.cv, report.folds = cv, folds
     report.cv_accuracy = float(cv["accuracy"])
     report.default_accuracy = _default_accuracy(dataset, tracks, library, taxonomy, default_model)
@@ -142,10 +145,23 @@ def learn(
                                        "default_model_accuracy": report.default_accuracy,
                                        "grouped_by": "album folder"}}
     result = fit(replace(config, out=Path(out)), dataset.labels, Split("learn", train_part, valid_part, []),
-                 trained_on=trained_on, progress=emit)
+                 trained_on=trained_on, progress=runs)
     report.checkpoint = result.checkpoint
     report.seconds = time.monotonic() - started
     return report
+
+
+def _only_learn_events(emit: Progress) -> Progress:
+    """The progress of the training runs inside learn, as learn reports it (events.LEARN): their
+    decoding, embeddings and folds, not each run's own start, steps, epochs and end (a run's
+    "start" is not learn's)."""
+    kinds = (events.Features.kind, events.Embeddings.kind, events.Fold.kind)
+
+    def forward(event: dict[str, Any]) -> None:
+        if event["event"] in kinds:
+            emit(event)
+
+    return forward
 
 
 def _default_accuracy(dataset: Dataset, tracks: Sequence[Track], library, taxonomy, model) -> float | None:

@@ -12,25 +12,10 @@ tagger.checkpoint.save_checkpoint each time validation improves; `<out>.state.pt
 optimiser state after every epoch so a run can `--resume`. Under torchrun (WORLD_SIZE > 1) the
 same loop runs DistributedDataParallel (gloo on CPU, nccl on CUDA); rank 0 writes and reports.
 
-Progress events (`progress(event)` in Python; one JSON object per line on stdout with
-`--progress-json`). Every event has "event"; the others:
-
-Decoding comes first, so "features" events precede "start" (whose counts exclude clips that
-failed to decode); a frozen backbone's "embeddings" events follow "features".
-
-- {"event": "start", "arch": str, "labels": [str], "train_clips": int, "valid_clips": int,
-   "test_clips": int, "epochs": int, "steps_per_epoch": int, "device": str, "skipped": int,
-   "first_epoch": int (> 1 when resumed)}
-- {"event": "features", "done": int, "total": int}        decoding clips into the cache
-- {"event": "embeddings", "done": int, "total": int}      frozen backbone, once per clip
-- {"event": "step", "epoch": int, "step": int, "steps": int, "loss": float, "lr": float}
-- {"event": "epoch", "epoch": int, "epochs": int, "train_loss": float, "val_loss": float,
-   "val_accuracy": float, "lr": float, "seconds": float, "best": bool}
-- {"event": "done", "stopped": "completed"|"early_stop"|"cancelled"|"max_steps",
-   "checkpoint": str|null, "best_epoch": int|null, "val_accuracy": float|null,
-   "temperature": float, "seconds": float}
-- {"event": "error", "message": str}                      (CLI only; exit status 1)
-Epochs and steps count from 1.
+Progress: `progress(event)` gets each event of training/events.py (the TRAIN schema: features,
+embeddings, start, step, epoch, done) as a dict; `genrenet train --progress-json` prints them as
+JSON lines, which the app reads back with the same schema. Fit is the Trainer class, one short
+method per part of the run.
 """
 
 from __future__ import annotations
@@ -43,7 +28,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,52 +40,15 @@ from torch import nn
 from tagger import models, paths
 from tagger.checkpoint import file_id, save_checkpoint
 from tagger.device import resolve_device
-from tagger.features import FeatureConfig, cut_windows, window_starts
+from tagger.features import cut_windows, window_starts
+from training import events
 from training.cache import FeatureCache
+from training.config import Source, TrainConfig  # noqa: F401  (Source: re-exported, as before)
 from training.datasets import Dataset, DatasetError, Example, merge, read_dataset, read_folder
 from training.splitting import Split, make_split
 
 Progress = Callable[[dict[str, Any]], None]
 STATE_FORMAT = "genrenet-train-state/1"
-
-
-@dataclass(frozen=True)
-class Source:
-    """One dataset to read: kind (gtzan, fma, folder, library), its folder, FMA subset."""
-
-    kind: str
-    path: Path | None = None
-    subset: str | None = None
-    name: str | None = None  # folder datasets: the dataset name reported per dataset
-
-
-@dataclass
-class TrainConfig:
-    sources: list[Source]
-    out: Path = Path("genrenet_model.pt")
-    arch: str = "compact_cnn"
-    arch_kwargs: dict[str, Any] = field(default_factory=dict)
-    labels: tuple[str, ...] | None = None  # fixed label set (default: the datasets' labels)
-    split: str = "random"
-    seed: int = 0
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    patience: int = 8  # epochs without validation improvement before stopping
-    mixup: float = 0.2  # Beta(alpha, alpha); 0 disables
-    spec_augment: bool = True
-    class_weights: bool = True
-    crops_per_clip: int = 4  # random training windows per clip per epoch
-    eval_windows: int = 8  # windows per clip for validation (as classify judges a track)
-    pretrained: str = "msd"  # musicnn_transfer: the backbone's weights ("msd", "mtt" or a path)
-    device: str = "auto"
-    workers: int = 2
-    resume: bool = False
-    max_steps: int | None = None  # stop after this many optimiser steps (tests, smoke runs)
-    save_state: bool = True  # write <out>.state.pt after each epoch (what --resume reads)
-    cache_dir: Path | None = None
-    features: FeatureConfig = field(default_factory=FeatureConfig)
 
 
 @dataclass
@@ -270,7 +218,7 @@ class EmbeddingCache:
                 os.replace(tmp, file)
             out.append(self._select(stored))
             if progress:
-                progress({"event": "embeddings", "done": i + 1, "total": len(examples)})
+                progress(events.Embeddings(done=i + 1, total=len(examples)).to_dict())
         return out
 
     # musicnn's backbone gives every embedding in one pass: keep them all, so trying another
@@ -385,214 +333,344 @@ def fit(config: TrainConfig, labels: Sequence[str], split: Split, *, trained_on:
         device: torch.device | None = None, started: float | None = None,
         skipped: Sequence[tuple[Path, str]] = ()) -> TrainResult:
     """Train on split.train, select and calibrate on split.valid; write config.out (unless None)."""
-    started = time.monotonic() if started is None else started
-    dist = dist or Dist()
-    device = device or resolve_device(config.device)
-    cancel = cancel or threading.Event()
-    emit = progress or (lambda event: None)
-    labels = tuple(labels)
-    label_index = {lab: i for i, lab in enumerate(labels)}
-    cfg = config.features
-    torch.manual_seed(config.seed)
+    return Trainer(config, labels, split, trained_on=trained_on, progress=progress, cancel=cancel, dist=dist,
+                   device=device, started=started, skipped=skipped).fit()
 
-    # Features: decode once into the cache (rank 0), skipping clips that fail or are too short.
-    cache = FeatureCache(cfg, root=config.cache_dir)
-    every = split.train + split.valid + split.test
-    failed: dict[Path, str] = {}
-    if dist.main:
-        report = cache.build([e.path for e in every], workers=config.workers, cancel=cancel,
-                             progress=lambda d, t: emit({"event": "features", "done": d, "total": t}))
-        failed = report.failed
-    dist.barrier()
-    if not dist.main:
-        failed = {e.path: s for e in every if (s := cache.status(e.path)) not in ("ok", None)}
-    skipped = [(str(p), r) for p, r in skipped] + [(str(p), r) for p, r in failed.items()]
-    if dist.any(cancel.is_set()):
-        emit({"event": "done", "stopped": "cancelled", "checkpoint": None, "best_epoch": None,
-              "val_accuracy": None, "temperature": 1.0, "seconds": time.monotonic() - started})
-        return TrainResult(None, "cancelled", None, None, 1.0, 0, time.monotonic() - started, [],
-                           split.sizes(), skipped)
-    keep = [[e for e in part if e.path not in failed] for part in (split.train, split.valid, split.test)]
-    split = Split(split.name, *keep)
-    if not split.train or not split.valid:
-        raise DatasetError("no training or validation clips left after decoding")
-    train_clips = clips_for(split.train, cache, label_index)
-    valid_clips = clips_for(split.valid, cache, label_index)
 
-    model, arch_kwargs = build_model(config, len(labels))
-    model.to(device)
-    frozen = is_frozen_transfer(model)
-    if frozen:
-        emb = embedding_cache_for(config, model, device)
+@dataclass
+class Best:
+    """The best epoch so far, by (validation accuracy, -validation loss), and its calibration."""
+
+    score: tuple[float, float] | None = None
+    epoch: int | None = None
+    accuracy: float | None = None
+    temperature: float = 1.0
+    bad_epochs: int = 0  # epochs since it improved
+
+
+@dataclass
+class Validation:
+    """Clip-level validation of one epoch, from the windows classify would use."""
+
+    logits: list[torch.Tensor]  # per clip: (n_windows, n_labels)
+    targets: torch.Tensor  # (n_clips,)
+    accuracy: float
+    loss: float  # clip-level NLL at temperature 1
+
+
+class Trainer:
+    """One run of the recipe in the module docstring: fit() decodes the features, builds the model
+    and optimiser (or resumes them), runs the epochs, keeps and calibrates the best, reports."""
+
+    def __init__(self, config: TrainConfig, labels: Sequence[str], split: Split, *,
+                 trained_on: dict[str, Any] | None = None, progress: Progress | None = None,
+                 cancel: threading.Event | None = None, dist: Dist | None = None,
+                 device: torch.device | None = None, started: float | None = None,
+                 skipped: Sequence[tuple[Path, str]] = ()) -> None:
+        self.config = config
+        self.started = time.monotonic() if started is None else started
+        self.dist = dist or Dist()
+        self.device = device or resolve_device(config.device)
+        self.cancel = cancel or threading.Event()
+        self._progress = progress
+        self.labels = tuple(labels)
+        self.split = split
+        self.trained_on = trained_on
+        self.skipped = [(str(p), r) for p, r in skipped]
+        self.out = Path(config.out) if config.out is not None else None
+        self.state_file = self.out.with_name(self.out.name + ".state.pt") if self.out is not None else None
+        self.history: list[dict[str, float]] = []
+        self.best = Best()
+        self.first_epoch = 1
+        self.total_steps = 0
+        self.stopped = "completed"
+
+    def emit(self, event: events.Event) -> None:
+        if self._progress is not None:
+            self._progress(event.to_dict())
+
+    def _cancelled_anywhere(self) -> bool:
+        """Cancel asked on any rank (a collective call under DDP: every rank makes it in step)."""
+        return self.dist.any(self.cancel.is_set())
+
+    def fit(self) -> TrainResult:
+        torch.manual_seed(self.config.seed)
+        self.load_features()
+        if self._cancelled_anywhere():
+            return self.cancelled_before_training()
+        self.load_clips()
+        self.build_model()
+        self.build_optimizer()
+        self.resume()
+        self.emit(events.Start(
+            arch=self.config.arch, labels=self.labels, train_clips=len(self.split.train),
+            valid_clips=len(self.split.valid), test_clips=len(self.split.test), epochs=self.config.epochs,
+            steps_per_epoch=self.steps_per_epoch, device=str(self.device), skipped=len(self.skipped),
+            first_epoch=self.first_epoch))
+        for epoch in range(self.first_epoch, self.config.epochs + 1):
+            if not self.run_epoch(epoch):
+                break
+        return self.result()
+
+    # --- data -------------------------------------------------------------------------------
+
+    def load_features(self) -> None:
+        """Decode every clip once into the feature cache (rank 0); the clips that fail or are too
+        short are skipped, and said so in the result."""
+        self.cache = FeatureCache(self.config.features, root=self.config.cache_dir)
+        split, dist = self.split, self.dist
+        every = split.train + split.valid + split.test
+        failed: dict[Path, str] = {}
         if dist.main:
-            both = emb.get(split.train + split.valid, config.eval_windows, emit)
+            report = self.cache.build([e.path for e in every], workers=self.config.workers, cancel=self.cancel,
+                                      progress=lambda d, t: self.emit(events.Features(done=d, total=t)))
+            failed = report.failed
         dist.barrier()
         if not dist.main:
-            both = emb.get(split.train + split.valid, config.eval_windows)
-        train_emb, valid_emb = both[: len(split.train)], both[len(split.train) :]
-        # Training items: every cached window of every clip, with the clip's label.
-        train_x = torch.from_numpy(np.concatenate(train_emb))
-        train_y = torch.from_numpy(np.concatenate([np.full(len(e), t) for e, t in zip(
-            train_emb, train_clips.targets, strict=True)]))
-        trainable: nn.Module = model.head
-        items = len(train_x)
-    else:
-        trainable = model
-        items = len(train_clips.examples) * config.crops_per_clip
-    params = [p for p in trainable.parameters() if p.requires_grad]
-    wrapped: nn.Module = trainable
-    if dist.world > 1:
-        wrapped = nn.parallel.DistributedDataParallel(trainable, device_ids=[device.index] if device.type == "cuda" else None)
-    per_rank = items // dist.world
-    steps_per_epoch = max(1, math.ceil(per_rank / config.batch_size))
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, epochs=config.epochs,
-                                                    steps_per_epoch=steps_per_epoch, pct_start=0.3)
-    use_amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    weights = class_weights(train_clips.targets, len(labels)).to(device) if config.class_weights else None
+            failed = {e.path: s for e in every if (s := self.cache.status(e.path)) not in ("ok", None)}
+        self.failed = failed
+        self.skipped += [(str(p), r) for p, r in failed.items()]
 
-    out = Path(config.out) if config.out is not None else None
-    state_file = out.with_name(out.name + ".state.pt") if out is not None else None
-    history: list[dict[str, float]] = []
-    best: tuple[float, float] | None = None
-    best_epoch: int | None = None
-    best_acc: float | None = None
-    temperature = 1.0
-    bad_epochs = 0
-    first_epoch = 1
-    total_steps = 0
-    if config.resume and state_file is not None and state_file.is_file():
-        state = torch.load(state_file, map_location="cpu", weights_only=True)
-        if state.get("format") != STATE_FORMAT or state.get("arch") != config.arch or tuple(state["labels"]) != labels:
-            raise DatasetError(f"{state_file.name} belongs to a different run (arch or labels differ)")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history = list(state["history"])
-        best = tuple(state["best"]) if state["best"] is not None else None
-        best_epoch, best_acc = state["best_epoch"], state["best_acc"]
-        temperature, bad_epochs = state["temperature"], state["bad_epochs"]
-        first_epoch, total_steps = state["epoch"] + 1, state["total_steps"]
+    def load_clips(self) -> None:
+        """The split without the clips that failed, and the cached log-mels of train and valid."""
+        keep = [[e for e in part if e.path not in self.failed]
+                for part in (self.split.train, self.split.valid, self.split.test)]
+        self.split = Split(self.split.name, *keep)
+        if not self.split.train or not self.split.valid:
+            raise DatasetError("no training or validation clips left after decoding")
+        label_index = {lab: i for i, lab in enumerate(self.labels)}
+        self.train_clips = clips_for(self.split.train, self.cache, label_index)
+        self.valid_clips = clips_for(self.split.valid, self.cache, label_index)
 
-    emit({"event": "start", "arch": config.arch, "labels": list(labels), "train_clips": len(split.train),
-          "valid_clips": len(split.valid), "test_clips": len(split.test), "epochs": config.epochs,
-          "steps_per_epoch": steps_per_epoch, "device": str(device), "skipped": len(skipped),
-          "first_epoch": first_epoch})
+    def load_embeddings(self) -> None:
+        """A frozen backbone: its embeddings of every clip's windows (computed once, cached on
+        disk); the head trains on every window of every clip, with the clip's label."""
+        emb = embedding_cache_for(self.config, self.model, self.device)
+        clips = self.split.train + self.split.valid
+        both = emb.get(clips, self.config.eval_windows, self._progress) if self.dist.main else None
+        self.dist.barrier()
+        if not self.dist.main:
+            both = emb.get(clips, self.config.eval_windows)
+        train_emb, self.valid_emb = both[: len(self.split.train)], both[len(self.split.train) :]
+        self.train_x = torch.from_numpy(np.concatenate(train_emb))
+        self.train_y = torch.from_numpy(np.concatenate([np.full(len(e), t) for e, t in zip(
+            train_emb, self.train_clips.targets, strict=True)]))
 
-    stopped = "completed"
-    frames = cfg.window_frames
-    for epoch in range(first_epoch, config.epochs + 1):
+    # --- model and optimiser ----------------------------------------------------------------
+
+    def build_model(self) -> None:
+        self.model, self.arch_kwargs = build_model(self.config, len(self.labels))
+        self.model.to(self.device)
+        self.frozen = is_frozen_transfer(self.model)
+        if self.frozen:
+            self.load_embeddings()
+            self.trainable: nn.Module = self.model.head
+            self.items = len(self.train_x)
+        else:
+            self.trainable = self.model
+            self.items = len(self.train_clips.examples) * self.config.crops_per_clip
+
+    def build_optimizer(self) -> None:
+        """AdamW with a one-cycle schedule over every epoch, DDP around what trains, AMP on CUDA."""
+        config, device, dist = self.config, self.device, self.dist
+        params = [p for p in self.trainable.parameters() if p.requires_grad]
+        self.wrapped: nn.Module = self.trainable
+        if dist.world > 1:
+            self.wrapped = nn.parallel.DistributedDataParallel(
+                self.trainable, device_ids=[device.index] if device.type == "cuda" else None)
+        self.per_rank = self.items // dist.world
+        self.steps_per_epoch = max(1, math.ceil(self.per_rank / config.batch_size))
+        self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=self.steps_per_epoch,
+            pct_start=0.3)
+        self.use_amp = device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.weights = (class_weights(self.train_clips.targets, len(self.labels)).to(device)
+                        if config.class_weights else None)
+
+    def resume(self) -> None:
+        """With config.resume, continue from <out>.state.pt when it is there (same arch, labels)."""
+        if not (self.config.resume and self.state_file is not None and self.state_file.is_file()):
+            return
+        state = torch.load(self.state_file, map_location="cpu", weights_only=True)
+        if (state.get("format") != STATE_FORMAT or state.get("arch") != self.config.arch
+                or tuple(state["labels"]) != self.labels):
+            raise DatasetError(f"{self.state_file.name} belongs to a different run (arch or labels differ)")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.history = list(state["history"])
+        self.best = Best(tuple(state["best"]) if state["best"] is not None else None, state["best_epoch"],
+                         state["best_acc"], state["temperature"], state["bad_epochs"])
+        self.first_epoch, self.total_steps = state["epoch"] + 1, state["total_steps"]
+
+    # --- one epoch --------------------------------------------------------------------------
+
+    def run_epoch(self, epoch: int) -> bool:
+        """Train one epoch, validate, keep the best; False when the run stops here."""
         t0 = time.monotonic()
+        losses = self.train_steps(epoch)
+        if self.stopped == "cancelled":
+            return False
+        val = self.validate()
+        train_loss = float(np.mean(losses)) if losses else float("nan")
+        improved = self.record(epoch, val, train_loss)
+        self.history.append(self._epoch_row(epoch, train_loss, val))
+        self.emit(events.Epoch(
+            epoch=epoch, epochs=self.config.epochs, train_loss=train_loss, val_loss=val.loss,
+            val_accuracy=val.accuracy, lr=self.lr, seconds=time.monotonic() - t0, best=improved))
+        self.save_state(epoch)
+        if self.stopped == "max_steps":
+            return False
+        if self.best.bad_epochs >= self.config.patience:
+            self.stopped = "early_stop"
+            return False
+        if self._cancelled_anywhere():
+            self.stopped = "cancelled"
+            return False
+        return True
+
+    def train_steps(self, epoch: int) -> list[float]:
+        """The optimiser steps of one epoch (seeded by seed and epoch): their losses. Sets
+        self.stopped on cancel ("cancelled") or at config.max_steps ("max_steps")."""
+        config, dist = self.config, self.dist
         rng = np.random.default_rng([config.seed, epoch])
         gen = torch.Generator().manual_seed(config.seed * 100003 + epoch)
-        order = rng.permutation(items)[dist.rank :: dist.world][:per_rank]
-        trainable.train()
-        model.train()
+        order = rng.permutation(self.items)[dist.rank :: dist.world][: self.per_rank]
+        self.trainable.train()
+        self.model.train()
         losses = []
-        interrupted = False
-        for step in range(steps_per_epoch):
-            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            if frozen:
-                x, y = train_x[idx], train_y[idx]
-            else:
-                clip_idx = idx % len(train_clips.examples)
-                x = random_crops(train_clips, clip_idx, frames, rng)
-                if config.spec_augment:
-                    x = spec_augment(x, gen)
-                y = torch.from_numpy(train_clips.targets[clip_idx])
-            x, y = x.to(device), y.to(device)
-            lam, perm = 1.0, None
-            if config.mixup > 0 and len(x) > 1:
-                lam = float(rng.beta(config.mixup, config.mixup))
-                perm = torch.from_numpy(rng.permutation(len(x))).to(device)
-                x = lam * x + (1 - lam) * x[perm]
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                logits = wrapped(x)
-                loss = F.cross_entropy(logits.float(), y, weight=weights)
-                if perm is not None:
-                    loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), y[perm], weight=weights)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            if scheduler.last_epoch + 1 < scheduler.total_steps:
-                scheduler.step()
-            total_steps += 1
-            losses.append(float(loss.detach()))
-            emit({"event": "step", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
-                  "loss": losses[-1], "lr": optimizer.param_groups[0]["lr"]})
-            if dist.any(cancel.is_set()):
-                interrupted, stopped = True, "cancelled"
+        for step in range(self.steps_per_epoch):
+            x, y = self.batch(order[step * config.batch_size : (step + 1) * config.batch_size], rng, gen)
+            losses.append(self.step(x, y, rng))
+            self.emit(events.Step(epoch=epoch, step=step + 1, steps=self.steps_per_epoch, loss=losses[-1],
+                                  lr=self.lr))
+            if self._cancelled_anywhere():
+                self.stopped = "cancelled"
                 break
-            if config.max_steps is not None and total_steps >= config.max_steps:
-                stopped = "max_steps"
+            if config.max_steps is not None and self.total_steps >= config.max_steps:
+                self.stopped = "max_steps"
                 break
-        if interrupted:
-            break
+        return losses
 
-        # Validation: clip-level, from the windows classify would use.
-        if frozen:
-            model.head.eval()
+    def batch(self, idx: np.ndarray, rng: np.random.Generator,
+              gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and labels of the training items `idx`: cached embeddings of a frozen backbone,
+        else one random crop per clip (SpecAugmented), on the device."""
+        if self.frozen:
+            x, y = self.train_x[idx], self.train_y[idx]
+        else:
+            clips = self.train_clips
+            clip_idx = idx % len(clips.examples)
+            x = random_crops(clips, clip_idx, self.config.features.window_frames, rng)
+            if self.config.spec_augment:
+                x = spec_augment(x, gen)
+            y = torch.from_numpy(clips.targets[clip_idx])
+        return x.to(self.device), y.to(self.device)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator) -> float:
+        """One optimiser step on a batch (mixed up with itself when config.mixup): the loss."""
+        config, device = self.config, self.device
+        lam, perm = 1.0, None
+        if config.mixup > 0 and len(x) > 1:
+            lam = float(rng.beta(config.mixup, config.mixup))
+            perm = torch.from_numpy(rng.permutation(len(x))).to(device)
+            x = lam * x + (1 - lam) * x[perm]
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=self.use_amp):
+            logits = self.wrapped(x)
+            loss = F.cross_entropy(logits.float(), y, weight=self.weights)
+            if perm is not None:
+                loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), y[perm], weight=self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler.last_epoch + 1 < self.scheduler.total_steps:
+            self.scheduler.step()
+        self.total_steps += 1
+        return float(loss.detach())
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    # --- validation, calibration, checkpoints -----------------------------------------------
+
+    def validate(self) -> Validation:
+        if self.frozen:
+            self.model.head.eval()
             with torch.no_grad():
-                v_logits = [model.head(torch.from_numpy(e).to(device)).float().cpu() for e in valid_emb]
+                logits = [self.model.head(torch.from_numpy(e).to(self.device)).float().cpu()
+                          for e in self.valid_emb]
         else:
-            v_logits = window_logits_for(model, [eval_windows(m, frames, config.eval_windows)
-                                                 for m in valid_clips.mels], device)
-        v_targets = torch.from_numpy(valid_clips.targets)
-        probs = clip_probabilities(v_logits)
-        val_acc = float((probs.argmax(dim=1) == v_targets).float().mean())
-        val_loss = clip_nll(v_logits, v_targets, 1.0)
-        train_loss = float(np.mean(losses)) if losses else float("nan")
-        score = (val_acc, -val_loss)
-        improved = best is None or score > best
-        if improved:
-            best, best_epoch, best_acc, bad_epochs = score, epoch, val_acc, 0
-            temperature = fit_temperature(v_logits, valid_clips.targets)
-            if dist.main and out is not None:
-                metrics = {"val_accuracy": val_acc, "val_loss": val_loss, "epoch": epoch,
-                           "val_nll_calibrated": clip_nll(v_logits, v_targets, temperature),
-                           "history": history + [_epoch_row(epoch, train_loss, val_loss, val_acc, optimizer)],
-                           "split_sizes": {"train": len(split.train), "valid": len(split.valid),
-                                           "test": len(split.test)}}
-                save_checkpoint(out, model=model, arch=config.arch, arch_kwargs=arch_kwargs, labels=labels,
-                                features=cfg, temperature=temperature, metrics=metrics,
-                                trained_on=dict(trained_on or {}, labels=list(labels)))
-        else:
-            bad_epochs += 1
-        history.append(_epoch_row(epoch, train_loss, val_loss, val_acc, optimizer))
-        emit({"event": "epoch", "epoch": epoch, "epochs": config.epochs, "train_loss": train_loss,
-              "val_loss": val_loss, "val_accuracy": val_acc, "lr": optimizer.param_groups[0]["lr"],
-              "seconds": time.monotonic() - t0, "best": improved})
-        if dist.main and state_file is not None and config.save_state:
-            _save_state(state_file, {
-                "format": STATE_FORMAT, "arch": config.arch, "labels": list(labels), "epoch": epoch,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "history": history,
-                "best": list(best) if best else None, "best_epoch": best_epoch, "best_acc": best_acc,
-                "temperature": temperature, "bad_epochs": bad_epochs, "total_steps": total_steps})
-        if stopped == "max_steps":
-            break
-        if bad_epochs >= config.patience:
-            stopped = "early_stop"
-            break
-        if dist.any(cancel.is_set()):
-            stopped = "cancelled"
-            break
+            frames, count = self.config.features.window_frames, self.config.eval_windows
+            logits = window_logits_for(self.model, [eval_windows(m, frames, count) for m in self.valid_clips.mels],
+                                       self.device)
+        targets = torch.from_numpy(self.valid_clips.targets)
+        accuracy = float((clip_probabilities(logits).argmax(dim=1) == targets).float().mean())
+        return Validation(logits, targets, accuracy, clip_nll(logits, targets, 1.0))
 
-    checkpoint = out if (out is not None and best_epoch is not None and out.is_file()) else None
-    seconds = time.monotonic() - started
-    emit({"event": "done", "stopped": stopped, "checkpoint": str(checkpoint) if checkpoint else None,
-          "best_epoch": best_epoch, "val_accuracy": best_acc, "temperature": temperature, "seconds": seconds})
-    result = TrainResult(checkpoint, stopped, best_epoch, best_acc, temperature, len(history), seconds,
-                         history, {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
-                         list(skipped))
-    return result
+    def record(self, epoch: int, val: Validation, train_loss: float) -> bool:
+        """Keep the epoch when it is the best so far: calibrate its temperature on the validation
+        clips and write its checkpoint (rank 0). True when it improved."""
+        best = self.best
+        score = (val.accuracy, -val.loss)
+        if best.score is not None and not score > best.score:
+            best.bad_epochs += 1
+            return False
+        best.score, best.epoch, best.accuracy, best.bad_epochs = score, epoch, val.accuracy, 0
+        best.temperature = fit_temperature(val.logits, self.valid_clips.targets)
+        if self.dist.main and self.out is not None:
+            self.save_checkpoint(epoch, val, train_loss)
+        return True
 
+    def save_checkpoint(self, epoch: int, val: Validation, train_loss: float) -> None:
+        split = self.split
+        metrics = {"val_accuracy": val.accuracy, "val_loss": val.loss, "epoch": epoch,
+                   "val_nll_calibrated": clip_nll(val.logits, val.targets, self.best.temperature),
+                   "history": self.history + [self._epoch_row(epoch, train_loss, val)],
+                   "split_sizes": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)}}
+        save_checkpoint(self.out, model=self.model, arch=self.config.arch, arch_kwargs=self.arch_kwargs,
+                        labels=self.labels, features=self.config.features, temperature=self.best.temperature,
+                        metrics=metrics, trained_on=dict(self.trained_on or {}, labels=list(self.labels)))
 
-def _epoch_row(epoch: int, train_loss: float, val_loss: float, val_acc: float, optimizer) -> dict[str, float]:
-    return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc,
-            "lr": optimizer.param_groups[0]["lr"]}
+    def save_state(self, epoch: int) -> None:
+        """<out>.state.pt after every epoch (rank 0): what --resume continues from."""
+        if not (self.dist.main and self.state_file is not None and self.config.save_state):
+            return
+        best = self.best
+        _save_state(self.state_file, {
+            "format": STATE_FORMAT, "arch": self.config.arch, "labels": list(self.labels), "epoch": epoch,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "history": self.history,
+            "best": list(best.score) if best.score else None, "best_epoch": best.epoch, "best_acc": best.accuracy,
+            "temperature": best.temperature, "bad_epochs": best.bad_epochs, "total_steps": self.total_steps})
+
+    def _epoch_row(self, epoch: int, train_loss: float, val: Validation) -> dict[str, float]:
+        return {"epoch": epoch, "train_loss": train_loss, "val_loss": val.loss, "val_accuracy": val.accuracy,
+                "lr": self.lr}
+
+    # --- the end ----------------------------------------------------------------------------
+
+    def cancelled_before_training(self) -> TrainResult:
+        seconds = time.monotonic() - self.started
+        self.emit(events.Done(stopped="cancelled", checkpoint=None, best_epoch=None, val_accuracy=None,
+                              temperature=1.0, seconds=seconds))
+        return TrainResult(None, "cancelled", None, None, 1.0, 0, time.monotonic() - self.started, [],
+                           self.split.sizes(), self.skipped)
+
+    def result(self) -> TrainResult:
+        best, out, split = self.best, self.out, self.split
+        checkpoint = out if (out is not None and best.epoch is not None and out.is_file()) else None
+        seconds = time.monotonic() - self.started
+        self.emit(events.Done(stopped=self.stopped, checkpoint=str(checkpoint) if checkpoint else None,
+                              best_epoch=best.epoch, val_accuracy=best.accuracy, temperature=best.temperature,
+                              seconds=seconds))
+        return TrainResult(checkpoint, self.stopped, best.epoch, best.accuracy, best.temperature, len(self.history),
+                           seconds, self.history,
+                           {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
+                           list(self.skipped))
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:
