@@ -314,7 +314,7 @@ class DetailPane(QFrame):
         self.styles = QLabel()
         self.styles.setWordWrap(True)
         self.styles.setToolTip("Styles beneath the top genre, from the musicnn tagger's last.fm tags "
-                               "(Settings \u2192 Genres chooses whether they are written)")
+                               "(Settings \u2192 Review and writing chooses whether they are written)")
         self.timeline = TimelineView()
         self.legend = Legend()
 

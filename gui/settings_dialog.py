@@ -112,6 +112,11 @@ class ReviewPage(Page):
         self.policy.setToolTip(description("write_policy"))
         self.keep_mtime = QCheckBox("Keep file modification times")
         self.keep_mtime.setToolTip(description("keep_mtime"))
+        self.styles = QComboBox()
+        for value, label in (("genre", "The genre"), ("genre+style", "The genre and its style (Rock; Hard Rock)"),
+                             ("style", "The style in the genre's place (Hard Rock)")):
+            self.styles.addItem(label, value)
+        self.styles.setToolTip(description("styles"))
         form = QFormLayout(self)
         form.addRow("Review threshold:", self.threshold)
         form.addRow(_hint(description("review_threshold")))
@@ -119,6 +124,8 @@ class ReviewPage(Page):
         form.addRow(_hint(description("write_policy")))
         form.addRow("Genres to write:", self.genres)
         form.addRow(_hint(description("genres_to_write")))
+        form.addRow("Styles:", self.styles)
+        form.addRow(_hint(description("styles")))
         form.addRow("Separator:", self.separator)
         form.addRow(_hint(description("separator")))
         form.addRow("ID3 version (MP3):", self.id3)
@@ -133,11 +140,13 @@ class ReviewPage(Page):
         self.id3.setCurrentIndex(max(0, self.id3.findData(settings.id3_version)))
         self.policy.setCurrentIndex(max(0, self.policy.findData(settings.write_policy)))
         self.keep_mtime.setChecked(settings.keep_mtime)
+        self.styles.setCurrentIndex(max(0, self.styles.findData(settings.styles)))
 
     def save(self) -> dict[str, Any]:
         return {
             "review_threshold": round(self.threshold.value(), 4),
             "genres_to_write": self.genres.value(),
+            "styles": self.styles.currentData(),
             "separator": self.separator.text() or "; ",
             "id3_version": self.id3.currentData(),
             "write_policy": self.policy.currentData(),
@@ -165,7 +174,10 @@ class ProcessingPage(Page):
         self.windows = QSpinBox()
         self.windows.setRange(1, 64)
         self.windows.setToolTip(description("windows_per_track"))
+        self.speed = _speed_choice()
         form = QFormLayout(self)
+        form.addRow("Speed:", self.speed)
+        form.addRow(_hint(description("speed")))
         form.addRow("Device:", self.device)
         form.addRow(_hint(f"{description('device')} Available here: {', '.join(have)}."))
         form.addRow("Windows per track:", self.windows)
@@ -175,9 +187,27 @@ class ProcessingPage(Page):
         i = self.device.findData(settings.device)
         self.device.setCurrentIndex(i if i >= 0 else 0)
         self.windows.setValue(settings.windows_per_track)
+        self.speed.setCurrentIndex(max(0, self.speed.findData(settings.speed)))
 
     def save(self) -> dict[str, Any]:
-        return {"device": self.device.currentData(), "windows_per_track": self.windows.value()}
+        return {"device": self.device.currentData(), "windows_per_track": self.windows.value(),
+                "speed": self.speed.currentData()}
+
+
+def _speed_choice() -> QComboBox:
+    """Exact, adaptive and fast; fast is offered only where a fast model is shipped."""
+    from tagger.resources import fast_model_path
+
+    box = QComboBox()
+    box.setToolTip(description("speed"))
+    for value, text in (("exact", "Exact: every window (the default)"),
+                        ("adaptive", "Adaptive: fewer windows once they agree"),
+                        ("fast", "Fast: the small distilled model")):
+        shipped = value != "fast" or fast_model_path() is not None
+        box.addItem(text if shipped else f"{text} (not shipped with this version)", value)
+        if not shipped:
+            box.model().item(box.count() - 1).setEnabled(False)
+    return box
 
 
 def model_summary(path: Path, *, progress, cancel) -> str:

@@ -567,6 +567,24 @@ def test_review_page_round_trips_the_write_policy_and_keep_mtime(qtbot):
     assert again.review.policy.currentData() == "add" and again.review.keep_mtime.isChecked()
 
 
+def test_speed_and_styles_round_trip_and_fast_is_offered_only_when_shipped(qtbot):
+    from gui.settings_dialog import SettingsDialog
+    from tagger.resources import fast_model_path
+
+    dialog = SettingsDialog(Settings(), ["Rock"])
+    qtbot.addWidget(dialog)
+    speed, styles = dialog.processing.speed, dialog.review.styles
+    fast = speed.model().item(speed.findData("fast"))
+    assert fast.isEnabled() == (fast_model_path() is not None)
+    speed.setCurrentIndex(speed.findData("adaptive"))
+    styles.setCurrentIndex(styles.findData("genre+style"))
+    saved = {**dialog.processing.save(), **dialog.review.save()}
+    assert saved["speed"] == "adaptive" and saved["styles"] == "genre+style"
+    again = SettingsDialog(Settings().with_changes(**saved), ["Rock"])
+    qtbot.addWidget(again)
+    assert again.processing.speed.currentData() == "adaptive" and again.review.styles.currentData() == "genre+style"
+
+
 def test_editing_the_genre_of_a_multi_selection_changes_every_selected_row(qtbot, window, music_folder):
     from PySide6.QtWidgets import QStyleOptionViewItem
 
