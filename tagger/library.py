@@ -85,14 +85,29 @@ def _add_tags(con: sqlite3.Connection) -> None:
     con.execute("ALTER TABLE predictions ADD COLUMN tag_probabilities BLOB")  # float32 little endian, (n_tags,)
 
 
+_ALBUM_FIELDS = ("track_number INTEGER", "track_total INTEGER", "disc_number INTEGER", "year INTEGER",
+                 "album_artist TEXT", "compilation INTEGER")
+
+
+def _add_album_fields(con: sqlite3.Connection) -> None:
+    # Rows stored before these columns were read without these tags. Their `compilation` stays
+    # NULL (a row stored since holds 0 or 1), and the next scan reads such a file again although
+    # its fingerprint is unchanged (_read_before_album_fields), so the new fields appear; the
+    # fingerprint stays true, so predictions and review decisions made on the file still hold.
+    for column in _ALBUM_FIELDS:
+        con.execute(f"ALTER TABLE tracks ADD COLUMN {column}")
+
+
 # MIGRATIONS[i] upgrades a database at user_version i to i + 1. Append, never edit.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_format, _add_tags)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_v1, _add_format, _add_tags, _add_album_fields)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass
 class ScanReport:
-    """What a scan found. `reopened` counts files whose tags were read (new + changed)."""
+    """What a scan found. `reopened` counts files whose tags were read (new + changed, and
+    unchanged files whose cached row predates a tag field genrenet reads now)."""
 
     tracks: list[Track] = field(default_factory=list)
     errors: list[tuple[Path, str]] = field(default_factory=list)
@@ -114,7 +129,9 @@ class ScanReport:
         return f"{total} {'file' if total == 1 else 'files'} skipped: {kinds} (not supported)"
 
 
-_TRACK_COLUMNS = "path, size, mtime_ns, title, artist, album, genres, duration, error, format"
+_TRACK_COLUMNS = ("path, size, mtime_ns, title, artist, album, genres, duration, error, format, "
+                  "track_number, track_total, disc_number, year, album_artist, compilation")
+_INSERT_TRACK = f"INSERT OR REPLACE INTO tracks ({_TRACK_COLUMNS}, scanned_at) VALUES ({', '.join('?' * 17)})"
 
 
 def _key(path: Path | str) -> bytes:
@@ -142,11 +159,20 @@ class _RowReader:
         self._genres: dict[str, tuple[str, ...]] = {"[]": ()}
 
     def track(self, path: Path, row: tuple) -> Track:
-        _, size, mtime_ns, title, artist, album, genres_json, duration, error, fmt = row
+        (_, size, mtime_ns, title, artist, album, genres_json, duration, error, fmt,
+         track_number, track_total, disc_number, year, album_artist, compilation) = row
         genres = self._genres.get(genres_json)
         if genres is None:
             genres = self._genres[genres_json] = tuple(json.loads(genres_json))
-        return Track(path, Fingerprint(size, mtime_ns), title, artist, album, genres, duration, error, fmt)
+        return Track(path, Fingerprint(size, mtime_ns), title, artist, album, genres, duration, error, fmt,
+                     track_number=track_number, track_total=track_total, disc_number=disc_number, year=year,
+                     album_artist=album_artist, compilation=bool(compilation))
+
+
+def _read_before_album_fields(row: tuple) -> bool:
+    """Whether a cached row was stored before the album fields were read: its compilation (the last
+    of _TRACK_COLUMNS) is NULL (see _add_album_fields)."""
+    return row[-1] is None
 
 
 def _track_row(track: Track, now: float) -> tuple:
@@ -160,8 +186,14 @@ def _track_row(track: Track, now: float) -> tuple:
         _genres_json(track.genres),
         track.duration,
         track.error,
-        now,
         track.format,
+        track.track_number,
+        track.track_total,
+        track.disc_number,
+        track.year,
+        track.album_artist,
+        int(track.compilation),
+        now,
     )
 
 
@@ -361,7 +393,7 @@ class Library:
 
         Returns the chunk's tracks (also appended to `report.tracks`)."""
         slots: list[Track | None] = []
-        to_read: list[tuple[int, Path, Fingerprint, bool]] = []  # (slot, path, stat, is_new)
+        to_read: list[tuple[int, Path, Fingerprint, str]] = []  # (slot, path, stat, "new"/"changed"/"unchanged")
         for name in chunk:
             key = os.fsencode(name)
             try:
@@ -372,11 +404,13 @@ class Library:
             seen.add(key)
             path = Path(name)
             row = known.get(key)
-            if row is not None and row[1] == st.st_size and row[2] == st.st_mtime_ns:
+            same = row is not None and row[1] == st.st_size and row[2] == st.st_mtime_ns
+            if same and not _read_before_album_fields(row):
                 slots.append(rows.track(path, row))
                 report.unchanged += 1
             else:
-                to_read.append((len(slots), path, Fingerprint(st.st_size, st.st_mtime_ns), row is None))
+                status = "new" if row is None else "unchanged" if same else "changed"
+                to_read.append((len(slots), path, Fingerprint(st.st_size, st.st_mtime_ns), status))
                 slots.append(None)
 
         if to_read:
@@ -384,18 +418,17 @@ class Library:
             report.reopened += len(fresh)
             now = time.time()
             changed_keys = []
-            for (slot, path, fp, is_new), track in zip(to_read, fresh, strict=True):
+            for (slot, path, fp, status), track in zip(to_read, fresh, strict=True):
                 slots[slot] = track
-                if is_new:
+                if status == "new":
                     report.new += 1
+                elif status == "unchanged":  # only its cached row was out of date
+                    report.unchanged += 1
                 else:
                     report.changed += 1
                     changed_keys.append((_key(path), fp.size, fp.mtime_ns))
             with self._transaction() as con:
-                con.executemany(
-                    "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (_track_row(t, now) for t in fresh),
-                )
+                con.executemany(_INSERT_TRACK, (_track_row(t, now) for t in fresh))
                 con.executemany(
                     "DELETE FROM predictions WHERE path = ? AND NOT (size = ? AND mtime_ns = ?)",
                     changed_keys,
@@ -481,10 +514,7 @@ class Library:
             raise
         old, new = track.fingerprint, fresh.fingerprint
         with self._transaction() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _track_row(fresh, time.time()),
-            )
+            con.execute(_INSERT_TRACK, _track_row(fresh, time.time()))
             if keep_predictions and old != new:
                 con.execute(
                     "UPDATE OR REPLACE predictions SET size = ?, mtime_ns = ? "

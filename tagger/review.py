@@ -711,8 +711,10 @@ def album_majorities(predictions: Iterable[tuple[Track, str, float]]) -> dict[Pa
     """Each track's album verdict, from (track, predicted genre, confidence) triples.
 
     An album is the album tag within one folder (two "Greatest Hits" in different folders are
-    different albums); albums with fewer than two classified tracks get no verdict. Ties in the
-    vote go to the genre with the larger summed confidence.
+    different albums); albums with fewer than two classified tracks get no verdict, nor does a
+    compilation (any of its tracks flagged so or by a various-artists album artist:
+    Track.is_compilation), whose genres are expected to differ. Ties in the vote go to the genre
+    with the larger summed confidence.
     """
     groups: dict[tuple[str, Path], list[tuple[Track, str, float]]] = defaultdict(list)
     for track, genre, confidence in predictions:
@@ -720,7 +722,7 @@ def album_majorities(predictions: Iterable[tuple[Track, str, float]]) -> dict[Pa
             groups[(track.album.casefold(), track.path.parent)].append((track, genre, confidence))
     verdicts: dict[Path, AlbumVerdict] = {}
     for members in groups.values():
-        if len(members) < 2:
+        if len(members) < 2 or any(track.is_compilation for track, _, _ in members):
             continue
         votes = Counter(genre for _, genre, _ in members)
         weight: dict[str, float] = defaultdict(float)

@@ -226,4 +226,10 @@ def read_track(path: Path, fingerprint: Fingerprint | None = None) -> Track:
         genres=tuple(info.genres),
         duration=info.duration,
         format=info.format,
+        track_number=info.track_number,
+        track_total=info.track_total,
+        disc_number=info.disc_number,
+        year=info.year,
+        album_artist=info.album_artist or None,
+        compilation=info.compilation,
     )

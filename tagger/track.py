@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+# album artists that name no one artist (compared case-insensitively): a compilation
+VARIOUS_ARTISTS = frozenset({"various artists", "various", "va"})
+
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
@@ -35,10 +38,21 @@ class Track:
     duration: float | None = None
     error: str | None = None  # tags could not be read; the file is still listed
     format: str = ""  # MP3, FLAC, Ogg Vorbis, Opus, AAC, ALAC (tagger.tags); "" when unreadable
+    track_number: int | None = None
+    track_total: int | None = None
+    disc_number: int | None = None
+    year: int | None = None
+    album_artist: str | None = None
+    compilation: bool = False  # the file's compilation flag
 
     @property
     def current_genre(self) -> str | None:
         return "; ".join(self.genres) if self.genres else None
+
+    @property
+    def is_compilation(self) -> bool:
+        """Part of a various-artists album: flagged so, or its album artist says so."""
+        return self.compilation or (self.album_artist or "").strip().casefold() in VARIOUS_ARTISTS
 
 
 @dataclass(frozen=True, slots=True)

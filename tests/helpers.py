@@ -9,7 +9,23 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from mutagen.id3 import APIC, COMM, ID3, TALB, TCON, TIT2, TPE1, TXXX, USLT
+from mutagen.id3 import (
+    APIC,
+    COMM,
+    ID3,
+    TALB,
+    TCMP,
+    TCON,
+    TDRC,
+    TIT2,
+    TPE1,
+    TPE2,
+    TPOS,
+    TRCK,
+    TXXX,
+    TYER,
+    USLT,
+)
 
 from tagger import models
 from tagger.checkpoint import save_checkpoint
@@ -53,8 +69,10 @@ def tag_mp3(
     genre: str | list[str] | None = None,
     rich: bool = False,
     v2_version: int = 3,
+    **album_fields,
 ) -> None:
-    """Add ID3 tags; `rich` adds cover art, a comment, lyrics and a TXXX frame to preserve."""
+    """Add ID3 tags; `rich` adds cover art, a comment, lyrics and a TXXX frame to preserve;
+    album_fields: ALBUM_FIELDS as text ("3/12", "2004-05-01"), compilation=True."""
     tags = ID3()
     if title:
         tags.add(TIT2(encoding=3, text=title))
@@ -64,6 +82,11 @@ def tag_mp3(
         tags.add(TALB(encoding=3, text=album))
     if genre:
         tags.add(TCON(encoding=3, text=[genre] if isinstance(genre, str) else genre))
+    for name, value in _album_texts(album_fields).items():
+        if name == "date" and v2_version == 3:
+            tags.add(TYER(encoding=3, text=value[:4]))  # v2.3 has no TDRC: taggers write the year as TYER
+        else:
+            tags.add(_ID3_FRAMES[name](encoding=3, text=value))
     if rich:
         tags.add(APIC(encoding=3, mime="image/png", type=3, desc="cover", data=b"\x89PNG\r\n" + bytes(range(256))))
         tags.add(COMM(encoding=3, lang="eng", desc="", text="keep this comment"))
@@ -130,6 +153,40 @@ def _png(width: int = 8, height: int = 8) -> bytes:
 PICTURE = _png()
 
 
+# the album fields the tag helpers write (keyword -> ID3 frame, Vorbis comment key)
+ALBUM_FIELDS = ("track", "disc", "date", "album_artist", "compilation")
+_ID3_FRAMES = {"track": TRCK, "disc": TPOS, "date": TDRC, "album_artist": TPE2, "compilation": TCMP}
+_VORBIS_KEYS = {"track": "TRACKNUMBER", "disc": "DISCNUMBER", "date": "DATE", "album_artist": "ALBUMARTIST",
+                "compilation": "COMPILATION"}
+
+
+# every album field set, for tests: a compilation's third of twelve tracks on its second disc
+ALBUM_TAGS = {"track": "3/12", "disc": "2", "date": "2004-05-01", "album_artist": "Various Artists",
+              "compilation": True}
+
+
+def _album_texts(fields: dict) -> dict[str, str]:
+    """The album fields given, as the text taggers store (compilation: "1")."""
+    unknown = set(fields) - set(ALBUM_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown tag fields: {sorted(unknown)}")
+    return {k: "1" if v is True else str(v) for k, v in fields.items() if v not in (None, False)}
+
+
+def _mp4_album_items(fields: dict) -> dict:
+    """The album fields given, as MP4 items: trkn/disk (number, total) pairs, cpil a bool."""
+    items: dict = {}
+    for name, text in _album_texts(fields).items():
+        if name in ("track", "disc"):
+            number, _, total = text.partition("/")
+            items["trkn" if name == "track" else "disk"] = [(int(number), int(total or 0))]
+        elif name == "compilation":
+            items["cpil"] = True
+        else:
+            items["\xa9day" if name == "date" else "aART"] = text
+    return items
+
+
 def tag_file(
     path: Path,
     *,
@@ -139,11 +196,13 @@ def tag_file(
     genre: str | list[str] | None = None,
     rich: bool = False,
     v2_version: int = 3,
+    **album_fields,
 ) -> None:
     """Tags for any format through mutagen (tag_mp3 for .mp3); `rich` adds cover art, a comment
-    and a MusicBrainz id that a genre write must keep."""
+    and a MusicBrainz id that a genre write must keep; album_fields as tag_mp3 takes them."""
     if path.suffix.lower() == ".mp3":
-        return tag_mp3(path, title=title, artist=artist, album=album, genre=genre, rich=rich, v2_version=v2_version)
+        return tag_mp3(path, title=title, artist=artist, album=album, genre=genre, rich=rich, v2_version=v2_version,
+                       **album_fields)
     import base64
 
     import mutagen
@@ -159,6 +218,7 @@ def tag_file(
         for key, value in (("\xa9nam", title), ("\xa9ART", artist), ("\xa9alb", album), ("\xa9gen", genres)):
             if value:
                 audio.tags[key] = value
+        audio.tags.update(_mp4_album_items(album_fields))
         if rich:
             audio.tags["covr"] = [MP4Cover(PICTURE, imageformat=MP4Cover.FORMAT_PNG)]
             audio.tags["\xa9cmt"] = "keep this comment"
@@ -167,6 +227,8 @@ def tag_file(
         for key, value in (("TITLE", title), ("ARTIST", artist), ("ALBUM", album), ("GENRE", genres)):
             if value:
                 audio.tags[key] = value
+        for name, text in _album_texts(album_fields).items():
+            audio.tags[_VORBIS_KEYS[name]] = text
         if rich:
             audio.tags["COMMENT"] = "keep this comment"
             audio.tags["MUSICBRAINZ_ALBUMID"] = "0f3f-keep"

@@ -17,7 +17,10 @@ from tagger import paths
 from tagger.errors import FileError, GenrenetError
 from tagger.library import SCHEMA_VERSION, Library
 from tagger.track import Fingerprint, Prediction, Track
-from tests.helpers import make_track, tag_mp3
+from tests.helpers import ALBUM_TAGS, make_track, tag_mp3
+
+# the tracks columns added by the album fields' migration (schema version 4)
+ALBUM_COLUMNS = ("track_number", "track_total", "disc_number", "year", "album_artist", "compilation")
 
 
 @pytest.fixture
@@ -602,6 +605,8 @@ def test_a_cache_from_before_tags_keeps_its_predictions_without_tags(tmp_path, m
         track = lib.scan([music_folder]).tracks[0]
         lib.store_prediction(track, prediction_for(track))
     con = sqlite3.connect(db)  # undo the tags migration: the schema as version 2 left it
+    for column in ALBUM_COLUMNS:  # and the album fields' migration after it
+        con.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
     con.execute("ALTER TABLE predictions DROP COLUMN tag_probabilities")
     con.execute("ALTER TABLE predictions DROP COLUMN tag_labels")
     con.execute("PRAGMA user_version = 2")
@@ -610,3 +615,57 @@ def test_a_cache_from_before_tags_keeps_its_predictions_without_tags(tmp_path, m
     with Library(db) as lib:
         got = lib.cached_prediction(track, "tiny@1")
         assert got is not None and got.tag_probabilities is None
+
+
+def album_fields(track: Track) -> tuple:
+    return (track.track_number, track.track_total, track.disc_number, track.year, track.album_artist,
+            track.compilation)
+
+
+@pytest.mark.parametrize("name", ["a.mp3", "a.flac", "a.ogg", "a.opus", "a.m4a"])
+def test_album_fields_are_scanned_and_served_from_the_cache(lib, tmp_path, name):
+    make_track(tmp_path / "m" / name, seconds=1.0, **ALBUM_TAGS)
+    first = lib.scan([tmp_path / "m"]).tracks[0]
+    assert album_fields(first) == (3, 12, 2, 2004, "Various Artists", True)
+    again = lib.scan([tmp_path / "m"])
+    assert again.reopened == 0 and again.tracks == [first]
+    assert lib.track(first.path) == first
+
+
+def test_a_track_without_album_fields_is_cached_as_none_and_not_reopened(lib, music_folder):
+    lib.scan([music_folder])
+    again = lib.scan([music_folder])
+    assert again.reopened == 0
+    assert {album_fields(t) for t in again.tracks} == {(None, None, None, None, None, False)}
+
+
+def test_a_cache_from_before_album_fields_reads_them_on_the_next_scan(tmp_path):
+    song = make_track(tmp_path / "m" / "a.flac", seconds=1.0, title="Old", **ALBUM_TAGS)
+    db = tmp_path / "lib.sqlite"
+    with Library(db) as lib:
+        track = lib.scan([song]).tracks[0]
+        lib.store_prediction(track, prediction_for(track))
+    con = sqlite3.connect(db)  # the schema as version 3 left it, with the row it stored
+    for column in ALBUM_COLUMNS:
+        con.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+    with Library(db) as lib:
+        cached = lib.track(song)
+        assert (cached.title, album_fields(cached)) == ("Old", (None, None, None, None, None, False))
+        report = lib.scan([song])
+        assert (report.reopened, report.unchanged, report.changed) == (1, 1, 0)  # read again, not "changed"
+        assert album_fields(report.tracks[0]) == (3, 12, 2, 2004, "Various Artists", True)
+        assert report.tracks[0].fingerprint == track.fingerprint
+        assert lib.cached_prediction(report.tracks[0], "tiny@1") is not None  # the audio is the same
+        assert lib.scan([song]).reopened == 0
+
+
+def test_update_track_keeps_the_album_fields(lib, tmp_path):
+    song = make_track(tmp_path / "m" / "a.mp3", seconds=1.0, **ALBUM_TAGS)
+    track = lib.scan([song]).tracks[0]
+    tag_mp3(song, title="New", track="4/12", date="2005")
+    fresh = lib.update_track(track)
+    assert (fresh.title, fresh.track_number, fresh.year, fresh.album_artist) == ("New", 4, 2005, None)
+    assert lib.track(song) == fresh

@@ -230,3 +230,15 @@ def test_unreadable_folder_is_reported_and_the_rest_is_found(world_readable_dir)
     assert found == ok
     assert [p for p, _ in errors] == [root / "b_locked"]
     assert "permission denied" in errors[0][1].lower()
+
+
+def test_read_track_carries_the_album_fields(tmp_path):
+    from tagger.scan import read_track
+    from tests.helpers import ALBUM_TAGS, make_track
+
+    track = read_track(make_track(tmp_path / "a.ogg", seconds=1.0, **ALBUM_TAGS))
+    assert (track.track_number, track.track_total, track.disc_number, track.year) == (3, 12, 2, 2004)
+    assert track.album_artist == "Various Artists" and track.compilation and track.is_compilation
+    broken = read_track(touch(tmp_path / "b.mp3", b"not audio"))
+    assert broken.error and (broken.track_number, broken.compilation) == (None, False)
+

@@ -84,7 +84,8 @@ def _module(path: Path) -> ModuleType:
 
 
 def read_tags(path: Path, *, separator: str | None = None) -> TagInfo:
-    """Title, artist, album, genres, duration and format of one audio file.
+    """Title, artist, album, genres, duration, format and album fields (track and disc number,
+    year, album artist, compilation: tagger.tags.fields) of one audio file.
 
     Raises ReadError when the file is missing, unreadable, or not audio of a supported format.
     A file without tags gives empty fields.

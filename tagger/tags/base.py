@@ -52,6 +52,12 @@ class TagInfo:
     duration: float | None = None
     id3_version: int | None = None  # 2, 3 or 4 (ID3v2.x), None without an ID3v2 tag
     format: str = "MP3"  # as shown to the user: MP3, FLAC, Ogg Vorbis, Opus, AAC, ALAC
+    track_number: int | None = None
+    track_total: int | None = None
+    disc_number: int | None = None
+    year: int | None = None  # the 4-digit year of the file's date field
+    album_artist: str | None = None
+    compilation: bool = False  # the compilation flag (ID3 TCMP, Vorbis COMPILATION, MP4 cpil)
 
 
 @dataclass(frozen=True, slots=True)

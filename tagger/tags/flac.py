@@ -30,6 +30,7 @@ from mutagen.flac import FLAC
 from tagger.errors import ReadError, WriteError
 from tagger.tags import vorbis
 from tagger.tags.base import Edit, LayoutError, Piece, TagInfo, read_exact, reason
+from tagger.tags.fields import vorbis_fields
 
 STREAMINFO, PADDING, VORBIS_COMMENT = 0, 1, 4
 _NEW_PADDING = 1024
@@ -62,7 +63,8 @@ def read_tags(path: Path) -> TagInfo:
     if tags is not None:
         genres = tuple(g.strip() for g in tags.get("genre", []) if g.strip())
     return TagInfo(title=_joined(tags, "title"), artist=_joined(tags, "artist"), album=_joined(tags, "album"),
-                   genres=genres, duration=float(audio.info.length) if audio.info.length else None, format="FLAC")
+                   genres=genres, duration=float(audio.info.length) if audio.info.length else None, format="FLAC",
+                   **vorbis_fields(tags))
 
 
 def plan_genres(src: BinaryIO, st: os.stat_result, genres: tuple[str, ...]) -> Edit:

@@ -52,6 +52,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from tagger.errors import ReadError, WriteError
+from tagger.tags import fields
 from tagger.tags.base import (
     DEFAULT_SEPARATOR,
     Edit,
@@ -117,7 +118,20 @@ def read_tags(path: Path, *, separator: str | None = None) -> TagInfo:
         genres=tuple(genres),
         duration=duration,
         id3_version=version if version != 1 else None,
+        **_album_fields(tags),
     )
+
+
+def _album_fields(tags) -> dict:
+    track, track_total = fields.number_pair(_text(tags, "TRCK"))
+    return {
+        "track_number": track,
+        "track_total": track_total,
+        "disc_number": fields.number(_text(tags, "TPOS")),
+        "year": fields.year(_text(tags, "TDRC")),  # mutagen reads a v2.3 TYER (and ID3v1's year) as TDRC
+        "album_artist": _text(tags, "TPE2"),
+        "compilation": fields.flag(_text(tags, "TCMP")),
+    }
 
 
 def read_genre_frame(path: Path) -> bytes | None:

@@ -59,6 +59,7 @@ from typing import BinaryIO
 from mutagen.mp4 import MP4
 
 from tagger.errors import ReadError, WriteError
+from tagger.tags import fields
 from tagger.tags.base import Edit, LayoutError, Piece, TagInfo, read_exact, reason
 
 GENRE = b"\xa9gen"
@@ -109,7 +110,27 @@ def read_tags(path: Path) -> TagInfo:
         genres=genres,
         duration=float(length) if length else None,
         format=fmt,
+        **_album_fields(tags),
     )
+
+
+def _album_fields(tags) -> dict:
+    track, track_total = _pair(tags, "trkn")
+    return {
+        "track_number": track,
+        "track_total": track_total,
+        "disc_number": _pair(tags, "disk")[0],
+        "year": fields.year(_text(tags, "\xa9day")),
+        "album_artist": _text(tags, "aART"),
+        "compilation": bool(tags.get("cpil")),
+    }
+
+
+def _pair(tags, key: str) -> tuple[int | None, int | None]:
+    """trkn and disk hold (number, total) pairs; 0 means not set."""
+    values = tags.get(key) or [()]
+    number, total = (tuple(values[0]) + (0, 0))[:2]
+    return number or None, total or None
 
 
 def _mutagen(path: Path) -> MP4:

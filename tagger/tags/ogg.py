@@ -54,6 +54,7 @@ from mutagen.oggvorbis import OggVorbis
 from tagger.errors import ReadError, WriteError
 from tagger.tags import vorbis
 from tagger.tags.base import Edit, LayoutError, TagInfo, reason
+from tagger.tags.fields import vorbis_fields
 
 VORBIS, OPUS = "Ogg Vorbis", "Opus"
 _ID_HEADER = {VORBIS: b"\x01vorbis", OPUS: b"OpusHead"}
@@ -106,7 +107,7 @@ def read_tags(path: Path) -> TagInfo:
     genres = tuple(g.strip() for g in tags.get("genre", []) if g.strip())
     length = getattr(audio.info, "length", None)
     return TagInfo(title=text("title"), artist=text("artist"), album=text("album"), genres=genres,
-                   duration=float(length) if length else None, format=codec)
+                   duration=float(length) if length else None, format=codec, **vorbis_fields(audio.tags))
 
 
 def _codec(first: OggPage) -> str:
