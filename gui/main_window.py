@@ -51,6 +51,12 @@ from gui.delegates import ConfidenceDelegate, GenreDelegate
 from gui.detail_pane import DetailPane
 from gui.dialogs import ErrorListDialog, ErrorsModel, HistoryDialog, WriteSummaryDialog
 from gui.gc_guard import collect_on_ui_thread
+from gui.table_columns import (
+    DEFAULT_WIDTHS,
+    FIRST_COLUMNS,
+    install_column_chooser,
+    place_new_columns,
+)
 from gui.tasks import Eta, Task
 from gui.track_model import (
     FILTER_LABELS,
@@ -71,11 +77,6 @@ from tagger.tags import SUPPORTED_FORMATS
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 10
-DEFAULT_WIDTHS = {
-    Column.STATUS: 90, Column.TITLE: 180, Column.ARTIST: 120, Column.ALBUM: 130, Column.CURRENT: 100,
-    Column.PREDICTED: 110, Column.CONFIDENCE: 110, Column.NEW: 120, Column.FILE: 180,
-    Column.FORMAT: 80,
-}
 
 
 def app_icon() -> QIcon:
@@ -186,6 +187,8 @@ class MainWindow(QMainWindow):
         hh.setHighlightSections(False)
         for col, width in DEFAULT_WIDTHS.items():
             t.setColumnWidth(col, width)
+        place_new_columns(hh)
+        install_column_chooser(hh)
         self.confidence_delegate = ConfidenceDelegate(lambda: self.model.threshold, t)
         t.setItemDelegateForColumn(Column.CONFIDENCE, self.confidence_delegate)
         self.genre_delegate = GenreDelegate(self._genre_choices, t)
@@ -476,8 +479,10 @@ class MainWindow(QMainWindow):
             self.resize(1360, 820)
         header = self._ui_state.value("header")
         if isinstance(header, QByteArray) and not header.isEmpty():
-            self.table.horizontalHeader().restoreState(header)  # column widths and order
-            self.table.horizontalHeader().setSortIndicator(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
+            hh = self.table.horizontalHeader()
+            hh.restoreState(header)  # column widths, order and which are shown
+            place_new_columns(hh, since=int(self._ui_state.value("header_columns", FIRST_COLUMNS)))
+            hh.setSortIndicator(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
         splitter = self._ui_state.value("splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
@@ -485,6 +490,7 @@ class MainWindow(QMainWindow):
     def _save_ui_state(self) -> None:
         self._ui_state.setValue("geometry", self.saveGeometry())
         self._ui_state.setValue("header", self.table.horizontalHeader().saveState())
+        self._ui_state.setValue("header_columns", len(Column))
         self._ui_state.setValue("splitter", self.splitter.saveState())
         self._ui_state.sync()
 

@@ -41,6 +41,11 @@ class Column(IntEnum):
     NEW = 7
     FILE = 8
     FORMAT = 9
+    # appended, so a saved header state keeps meaning the same columns (gui.table_columns)
+    TRACK = 10
+    YEAR = 11
+    DISC = 12
+    ALBUM_ARTIST = 13
 
 
 HEADERS = {
@@ -54,6 +59,10 @@ HEADERS = {
     Column.NEW: "Genre to write",
     Column.FILE: "File",
     Column.FORMAT: "Format",
+    Column.TRACK: "Track",
+    Column.YEAR: "Year",
+    Column.DISC: "Disc",
+    Column.ALBUM_ARTIST: "Album artist",
 }
 
 HEADER_TIPS = {
@@ -228,8 +237,9 @@ class TrackTableModel(QAbstractTableModel):
         persistent = self.persistentIndexList()
         rows_before = [items[i.row()] for i in persistent]
         col = Column(column)
-        keyed = sorted(items, key=lambda r: _sort_key(r, col),
-                       reverse=order == Qt.SortOrder.DescendingOrder)
+        # rows equal in the column keep album order (stable sort), ascending in both directions
+        keyed = sorted(items, key=_album_order) if col in _IN_ALBUM_ORDER else list(items)
+        keyed.sort(key=lambda r: _sort_key(r, col), reverse=order == Qt.SortOrder.DescendingOrder)
         if order == Qt.SortOrder.DescendingOrder:
             # keep empty values last in both orders
             keyed = [r for r in keyed if not _is_empty(r, col)] + [r for r in keyed if _is_empty(r, col)]
@@ -267,6 +277,14 @@ class TrackTableModel(QAbstractTableModel):
             return t.path.name
         if col == Column.FORMAT:
             return t.format
+        if col == Column.TRACK:
+            return _track_text(t)
+        if col == Column.YEAR:
+            return str(t.year) if t.year else ""
+        if col == Column.DISC:
+            return str(t.disc_number) if t.disc_number else ""
+        if col == Column.ALBUM_ARTIST:
+            return t.album_artist or ""
         return None
 
     def _tooltip(self, row: Row, col: int) -> str | None:
@@ -427,6 +445,25 @@ def _text_key(value: str | None) -> tuple[int, str]:
     return (0, value.casefold()) if value else (1, "")
 
 
+def _number_key(value: int | None) -> tuple[int, int]:
+    return (0, value) if value else (1, 0)
+
+
+def _track_text(t: Track) -> str:
+    if not t.track_number:
+        return ""
+    return f"{t.track_number}/{t.track_total}" if t.track_total else str(t.track_number)
+
+
+# Sorting by these columns keeps each album together in disc and track order.
+_IN_ALBUM_ORDER = frozenset({Column.ARTIST, Column.ALBUM, Column.ALBUM_ARTIST})
+
+
+def _album_order(row: Row) -> tuple:
+    t = row.track
+    return (_text_key(t.album), _number_key(t.disc_number), _number_key(t.track_number), str(t.path).casefold())
+
+
 def _is_empty(row: Row, col: Column) -> bool:
     return _sort_key(row, col)[0] == 1
 
@@ -440,7 +477,7 @@ def _sort_key(row: Row, col: Column) -> tuple:
     if col == Column.ARTIST:
         return _text_key(t.artist)
     if col == Column.ALBUM:
-        return (*_text_key(t.album), str(t.path))
+        return _text_key(t.album)
     if col == Column.CURRENT:
         return _text_key(t.current_genre)
     if col == Column.PREDICTED:
@@ -452,7 +489,18 @@ def _sort_key(row: Row, col: Column) -> tuple:
         return _text_key(row.genre_text)
     if col == Column.FORMAT:
         return (*_text_key(t.format), str(t.path).casefold())
+    if col in _NUMBERS:
+        return (*_number_key(_NUMBERS[col](t)), str(t.path).casefold())
+    if col == Column.ALBUM_ARTIST:
+        return _text_key(t.album_artist)
     return (0, str(t.path).casefold())
+
+
+_NUMBERS = {
+    Column.TRACK: lambda t: t.track_number,
+    Column.YEAR: lambda t: t.year,
+    Column.DISC: lambda t: t.disc_number,
+}
 
 
 Filter = View  # the table's filters are the review's views
