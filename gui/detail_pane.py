@@ -421,6 +421,7 @@ class DetailPane(QFrame):
             colors.setdefault(name, color_for(len(colors)))
         self.bars.set_top(row.top_names, colors)
         self.styles.setText(_styles_text(row))
+        self.styles.setVisible(bool(self.styles.text()))
         pred = row.prediction
         if pred is not None:
             order = np.argsort(-pred.probabilities, kind="stable")[:3]
@@ -567,11 +568,9 @@ def _html(text: str) -> str:
 
 
 def _styles_text(row: Row) -> str:
-    """'Styles: Hard Rock 62 %, Punk 31 %' beneath the top genre; what a model without tags lacks."""
-    if row.prediction is None:
-        return ""
-    if not row.prediction.tag_labels:
-        return "Styles: this model judges no styles"
+    """'Styles: Hard Rock 62 %, Punk 31 %' beneath the top genre."""
+    if row.prediction is None or not row.prediction.tag_labels:
+        return ""  # a model without tags judges no styles: nothing to say
     if not row.styles:
         return f"Styles: none beneath {row.predicted} stood out"
     return "Styles: " + ", ".join(f"{name} {p:.0%}" for name, p in row.styles)

@@ -773,8 +773,10 @@ def _read_decisions(path: Path) -> dict[Path, tuple[str, ...]]:
 
 
 def _track_fields(track: Track) -> dict[str, Any]:
-    return {"title": track.title, "artist": track.artist, "album": track.album,
-            "current_genre": track.current_genre, "duration": track.duration, "format": track.format or None}
+    return {"title": track.title, "artist": track.artist, "album": track.album, "album_artist": track.album_artist,
+            "track": track.track_number, "disc": track.disc_number, "year": track.year,
+            "compilation": track.is_compilation, "current_genre": track.current_genre, "duration": track.duration,
+            "format": track.format or None}
 
 
 def _who(track: Track) -> str:

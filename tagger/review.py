@@ -228,8 +228,8 @@ class ReviewItem:
         key = (id(self.track), self.genres, self.predicted)
         if self._hay is None or key != self._hay_key:
             t = self.track
-            self._hay = " ".join(x for x in (t.title, t.artist, t.album, t.current_genre, self.predicted,
-                                             self.genre_text, t.path.name) if x).casefold()
+            self._hay = " ".join(str(x) for x in (t.title, t.artist, t.album_artist, t.album, t.year, t.current_genre,
+                                                  self.predicted, self.genre_text, t.path.name) if x).casefold()
             self._hay_key = key
         return self._hay
 

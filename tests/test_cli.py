@@ -52,6 +52,16 @@ def test_scan_of_a_missing_folder_fails_with_one_line(capsys, tmp_path):
     assert err.strip().count("\n") == 0 and "no such file or folder" in err
 
 
+def test_scan_json_gives_track_disc_year_album_artist_and_compilation(capsys, tmp_path):
+    make_track(tmp_path / "a.mp3", album="Mix", album_artist="Various Artists", track="3/12", disc="1",
+               date="2011-04-02")
+    code, records, _ = run(capsys, "scan", str(tmp_path), "--json")
+    assert code == 0
+    (record,) = records
+    assert (record["track"], record["disc"], record["year"]) == (3, 1, 2011)
+    assert record["album_artist"] == "Various Artists" and record["compilation"] is True
+
+
 def test_classify_gives_genre_confidence_and_top_for_each_track(capsys, music_folder, tiny_model_path):
     code, records, _ = run(capsys, "classify", str(music_folder), "--model", str(tiny_model_path), "--json")
     assert code == 0

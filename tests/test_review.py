@@ -315,3 +315,9 @@ def test_accept_all_above_threshold_is_one_undo(store):
     review = _two(store)
     review.accept_confident()
     assert review.undo_text == "Accept All Above Threshold (1 track)"
+
+
+def test_search_finds_a_track_by_album_artist_and_year(store):
+    t = Track(Path("/m/a.mp3"), Fingerprint(1, 1), album="Mix", album_artist="Various Artists", year=2011)
+    review = review_of(store, [t], [[0.9, 0.05, 0.05]])
+    assert "various artists" in review.items[0].search_text() and "2011" in review.items[0].search_text()
