@@ -1,7 +1,8 @@
 """The main window: open a folder, watch it scan and classify, review, write, undo.
 
-It wires widgets to the core; every slow step (scan, model load, classification, writes, undo)
-runs through gui.tasks.Task, and results arrive on the UI thread in batches.
+It holds the widgets, actions, menus and dialogs and wires them to a gui.controller.AppController,
+which owns the settings, the stores, the model and every slow job (scan, model load,
+classification, writes, undo): the window calls its methods and follows its signals.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import operations
+from gui.controller import AppController
 from gui.delegates import ConfidenceDelegate, GenreDelegate
 from gui.detail_pane import DetailPane
 from gui.dialogs import ErrorListDialog, ErrorsModel, HistoryDialog, WriteSummaryDialog
@@ -57,7 +58,7 @@ from gui.table_columns import (
     install_column_chooser,
     place_new_columns,
 )
-from gui.tasks import Eta, Task
+from gui.tasks import Eta
 from gui.track_model import (
     FILTER_LABELS,
     FILTER_TIPS,
@@ -67,16 +68,11 @@ from gui.track_model import (
     TrackTableModel,
 )
 from tagger import paths
-from tagger.errors import GenrenetError
 from tagger.ops import UndoOutcome, WriteOutcome
 from tagger.review import Review, ReviewCounts, Skip
-from tagger.review_store import ReviewStore, ReviewStoreError
-from tagger.settings import Settings, load_settings, save_settings
-from tagger.tags import SUPPORTED_FORMATS
+from tagger.settings import Settings
 
 log = logging.getLogger(__name__)
-
-MAX_RECENT = 10
 
 
 def app_icon() -> QIcon:
@@ -102,28 +98,17 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         collect_on_ui_thread()
-        self.settings = settings or load_settings()
+        self.controller = AppController(settings, self)
         self.setWindowTitle("genrenet")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
-        self.folder: Path | None = None
-        self._library = None
-        self._streamed_scan = False
-        self._loaded_model = None
-        self._model_key: tuple | None = None
-        self._model_error: str | None = None
-        self._task: Task | None = None  # the scan/classify job in flight
-        self._write_task: Task | None = None
         self._stage = ""
         self._eta = Eta()
-        self._progress_done = (0, 0)
         self._user_chose_filter = False
         self._counts = ReviewCounts()
-        self._last_batch = None  # the newest write batch not fully undone (journal), for Undo
         self._ui_state = QSettings(str(paths.config_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
-        self.review_store, store_problem = _open_review_store()
-        self.model = TrackTableModel(Review(self.review_store), self)
+        self.model = TrackTableModel(Review(self.controller.review_store), self)
         self.model.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.proxy = TrackFilterModel(self)
         self.proxy.setSourceModel(self.model)
@@ -152,13 +137,39 @@ class MainWindow(QMainWindow):
         self._detail_timer.timeout.connect(self._on_show_detail)
         self.model.dataChanged.connect(self._on_model_data_changed)
 
+        self._connect_controller()
         self._restore_ui_state()
-        self._refresh_undo_action()
+        self.controller.refresh_last_batch()
         self._set_filter(Filter.ALL, user=False)
         self._update_actions()
         self._on_update_counts()
-        if store_problem:
-            self._show_banner(store_problem, button=None)
+        if self.controller.store_problem:
+            self._show_banner(self.controller.store_problem, button=None)
+
+    def _connect_controller(self) -> None:
+        c = self.controller
+        c.folder_opened.connect(self._on_folder_opened)
+        c.stage_started.connect(self._begin_stage)
+        c.progress.connect(self._on_progress)
+        c.stage_finished.connect(self._end_stage)
+        c.tracks_found.connect(self.model.add_tracks)
+        c.tracks_loaded.connect(self.model.set_tracks)
+        c.scan_finished.connect(lambda _report: self.scan_finished.emit())
+        c.errors.connect(self._add_errors)
+        c.problem.connect(lambda text, fixable: self._show_banner(text, "Open Settings" if fixable else None))
+        c.model_loaded.connect(self._on_model_loaded)
+        c.model_failed.connect(lambda _message: self.model_label.setText("No model"))
+        c.results.connect(self.model.apply_results)
+        c.classify_finished.connect(self._on_classify_done)
+        c.pipeline_finished.connect(self.classification_finished)
+        c.write_finished.connect(self._on_write_done)
+        c.write_failed.connect(self._on_write_failed)
+        c.undo_finished.connect(self._on_undo_done)
+        c.undo_failed.connect(self._on_undo_failed)
+        c.last_batch_changed.connect(self._on_last_batch_changed)
+        c.history_loaded.connect(self._on_history_loaded)
+        c.history_failed.connect(lambda message: QMessageBox.warning(self, "Write history", message))
+        c.jobs_changed.connect(self._update_actions)
 
     # --- construction ----------------------------------------------------------------------
 
@@ -510,68 +521,53 @@ class MainWindow(QMainWindow):
         self.proxy.refilter()
 
     @property
-    def library(self):
-        if self._library is None:
-            from tagger.library import Library
-
-            self._library = Library()
-        return self._library
-
-    def _reopen_library(self) -> None:
-        """The cache folder changed: the next job opens the Library at paths.cache_dir() anew.
-
-        A job still running keeps its own reference to the old Library and finishes there (its
-        connection closes when the last reference goes); nothing is copied from the old cache (the
-        next scan reads the folder again).
-        """
-        self._library = None
+    def settings(self) -> Settings:
+        """The controller's settings (read-only here: change them with apply_settings)."""
+        return self.controller.settings
 
     @property
-    def busy(self) -> bool:
-        return self._task is not None and self._task.running
-
-    @property
-    def writing(self) -> bool:
-        return self._write_task is not None and self._write_task.running
+    def folder(self) -> Path | None:
+        return self.controller.folder
 
     def _update_actions(self) -> None:
+        busy, writing = self.controller.busy, self.controller.writing
         has_folder = self.folder is not None
         rows = self._selected_source_rows()
         counts = self._counts
-        self.act_rescan.setEnabled(has_folder and not self.busy and not self.writing)
-        self.act_cancel.setEnabled(self.busy)
+        self.act_rescan.setEnabled(has_folder and not busy and not writing)
+        self.act_cancel.setEnabled(busy)
         decidable = any(self.model.row_at(r).track.error is None for r in rows)  # unreadable files take none
         for a in (self.act_accept, self.act_reject, self.act_reset, self.act_album, self.act_edit):
-            a.setEnabled(decidable and not self.writing)
+            a.setEnabled(decidable and not writing)
         self.act_play.setEnabled(len(rows) == 1)
-        self.act_accept_all.setEnabled(counts.classified > 0 and not self.writing)
+        self.act_accept_all.setEnabled(counts.classified > 0 and not writing)
         undo_text = self.model.review.undo_text
         self.act_undo_decision.setText(f"&Undo {undo_text}" if undo_text else "&Undo Decision")
-        self.act_undo_decision.setEnabled(undo_text is not None and not self.writing)
+        self.act_undo_decision.setEnabled(undo_text is not None and not writing)
         n = counts.to_write
         self.act_write.setText(f"&Write {n} Genre{'s' if n != 1 else ''}…" if n else "&Write Genres…")
-        self.act_write.setEnabled(n > 0 and not self.writing and not self.busy)
-        self.act_undo.setEnabled(self._last_batch is not None and not self.writing and not self.busy)
-        self.act_tidy.setEnabled(self.model.rowCount() > 0 and not self.writing and not self.busy)
-        self.act_learn.setEnabled(self.folder is not None and not self.busy)
-        self.act_open.setEnabled(not self.writing)
+        self.act_write.setEnabled(n > 0 and not writing and not busy)
+        self.act_undo.setEnabled(self.controller.last_batch is not None and not writing and not busy)
+        self.act_tidy.setEnabled(self.model.rowCount() > 0 and not writing and not busy)
+        self.act_learn.setEnabled(self.folder is not None and not busy)
+        self.act_open.setEnabled(not writing)
 
-    # --- opening and scanning --------------------------------------------------------------
+    # --- opening, scanning and classifying (the controller's jobs) ---------------------------
 
     def open_folder(self, folder: Path | str) -> None:
         """Open a folder: scan it, then classify what needs it. Replaces what was shown."""
         folder = Path(folder).expanduser()
-        if self.writing:
+        if self.controller.writing:
             self.statusBar().showMessage("Wait until the write is finished before opening another folder", 5000)
             return
         if not folder.is_dir():
             self._show_banner(f"Cannot open {folder}: it is not a folder (or it is gone).", button=None)
             self.classification_finished.emit()
             return
-        self._cancel_running()
-        self.folder = folder.resolve()
-        self._remember_recent(self.folder)
-        self.setWindowTitle(f"{self.folder.name} \u2014 genrenet")
+        self.controller.open_folder(folder)
+
+    def _on_folder_opened(self, folder: Path) -> None:
+        self.setWindowTitle(f"{folder.name} \u2014 genrenet")
         self.errors_model.clear()
         self.errors_dock.hide()
         self._hide_banner()
@@ -581,121 +577,12 @@ class MainWindow(QMainWindow):
         self.table.setFocus()  # A, R, Space and F2 work at once
         self._user_chose_filter = False
         self._set_filter(Filter.ALL, user=False)
-        self._start_scan()
 
-    def _start_scan(self) -> None:
-        assert self.folder is not None
-        try:
-            library = self.library
-        except GenrenetError as exc:  # the cache cannot be opened: say where, list nothing
-            self._show_banner(f"Cannot scan: {exc}. Choose another cache folder in Settings \u25b8 Storage.",
-                              button="Open Settings")
-            self.classification_finished.emit()
-            return
-        self._begin_stage("Scanning", f"Scanning {self.folder}…")
-        self._streamed_scan = self.model.rowCount() == 0
-        task = Task(operations.scan, library, [self.folder], partial=True, name="scan")
-        task.progress.connect(self._on_progress)
-        task.items.connect(lambda tracks, t=task: self._on_scan_tracks(t, tracks))
-        task.succeeded.connect(self._on_scan_done)
-        task.failed.connect(self._on_scan_failed)
-        task.done.connect(self._on_task_done)
-        self._task = task.start()
-        self._update_actions()
-
-    def _on_scan_tracks(self, task: Task, tracks: list) -> None:
-        """Rows while the scan runs: each batch Library.scan stored, in one insert."""
-        if task is self._task:
-            self.model.add_tracks(tracks)
-
-    def _on_scan_done(self, report) -> None:
-        streamed = self._streamed_scan and self.model.rowCount() == len(report.tracks)
-        if not streamed:  # a rescan over shown rows: keep their predictions, drop removed files
-            self.model.set_tracks(report.tracks)
-        unreadable = [(t.path, t.error) for t in report.tracks if t.error]
-        track_paths = {t.path for t in report.tracks}
-        self._add_errors("scan", [(p, e) for p, e in report.errors if p not in track_paths] + unreadable)
-        self.scan_finished.emit()
-        if report.cancelled:
-            self._end_stage(f"Scan cancelled: {len(report.tracks)} files listed.")
-            self.classification_finished.emit()
-            return
-        found = len(report.tracks)
-        skipped = report.skipped_summary()
-        if found == 0:
-            self._end_stage("")
-            self._show_banner(f"No supported audio files in {self.folder} (genrenet reads {SUPPORTED_FORMATS})."
-                              + (f" {skipped}." if skipped else ""), button=None)
-            self.classification_finished.emit()
-            return
-        self._scan_summary = (f"{found:,} files ({report.new:,} new, {report.changed:,} changed, "
-                              f"{report.unchanged:,} unchanged)" + (f"; {skipped}" if skipped else ""))
-        self._start_classify()
-
-    def _on_scan_failed(self, message: str) -> None:
-        self._end_stage("")
-        self._show_banner(f"Could not scan {self.folder}: {message}", button=None)
-        self.classification_finished.emit()
-
-    # --- classification --------------------------------------------------------------------
-
-    def _start_classify(self) -> None:
-        key = (self.settings.model_path, self.settings.device, self.settings.speed)
-        if self._loaded_model is not None and self._model_key == key:
-            self._classify_with(self._loaded_model)
-            return
-        self._begin_stage("Loading model", "Loading the genre model…")
-        self.progress.setRange(0, 0)
-        task = Task(operations.load_model, self.settings.model_path, self.settings.device, self.settings.speed,
-                    name="load model")
-        task.succeeded.connect(lambda model, key=key, task=task: self._on_model_loaded(model, key, task))
-        task.failed.connect(self._on_model_failed)
-        task.done.connect(self._on_task_done)
-        self._task = task.start()
-
-    def _on_model_loaded(self, model, key, task: Task | None = None) -> None:
-        self._loaded_model, self._model_key, self._model_error = model, key, None
+    def _on_model_loaded(self, model) -> None:
         self.detail.set_feature_config(model.features)
         name = Path(model.path).name if model.path else "default model"
         self.model_label.setText(f"Model: {name} ({model.device.type})")
         self.model_label.setToolTip(f"{model.path}\n{model.arch}, {len(model.labels)} genres")
-        if task is not None and task.cancelled:
-            self._end_stage("Cancelled before classifying. Rescan (F5) to classify.")
-            self.classification_finished.emit()
-            return
-        # the model-load task is done; start classifying on the next turn of the event loop
-        QTimer.singleShot(0, lambda: self._classify_with(model))
-
-    def _on_model_failed(self, message: str) -> None:
-        self._loaded_model, self._model_error = None, message
-        self.model_label.setText("No model")
-        self._end_stage("")
-        self._show_banner(f"The genre model could not be loaded: {message}\n"
-                          "Choose a model file in Settings \u25b8 Model, or train one in Settings \u25b8 Retrain. "
-                          "The files are listed; nothing is written.", button="Open Settings")
-        self._add_errors("model", [(self.settings.model_path or "(default model)", message)])
-        self.classification_finished.emit()
-
-    def _classify_with(self, model) -> None:
-        tracks = [r.track for r in self.model.rows() if r.track.error is None]
-        self._begin_stage("Classifying", f"Classifying {len(tracks):,} files…")
-        task = Task(operations.classify, self.library, tracks, model, self.settings.windows_per_track,
-                    self.settings.speed, stream=True, name="classify")
-        task.progress.connect(self._on_progress)
-        task.items.connect(self._on_results)
-        task.failed.connect(self._on_classify_failed)
-        task.done.connect(self._on_classify_done)
-        task.done.connect(self._on_task_done)
-        self._task = task.start()
-        self._update_actions()
-
-    def _on_results(self, results: list) -> None:
-        self.model.apply_results(results)
-        errors = [(r.path, r.error) for r in results if r.error]
-        self._add_errors("classify", errors)
-
-    def _on_classify_failed(self, message: str) -> None:
-        self._show_banner(f"Classification stopped: {message}", button=None)
 
     def _on_classify_done(self, cancelled: bool) -> None:
         counts = self.model.counts()
@@ -708,13 +595,12 @@ class MainWindow(QMainWindow):
                             "files classified. Rescan (F5) to go on.")
         else:
             extra = f", {flagged} disagree with their album" if flagged else ""
-            self._end_stage(f"{getattr(self, '_scan_summary', '')}. Classified {counts.classified:,}: "
+            self._end_stage(f"{self.controller.scan_summary}. Classified {counts.classified:,}: "
                             f"{counts.needs_review:,} need review{extra}.")
         if not self._user_chose_filter and counts.needs_review > 0:
             self._set_filter(Filter.NEEDS_REVIEW, user=False)
         if not self.table.selectionModel().hasSelection():
             self.select_first_needing_review()
-        self.classification_finished.emit()
 
     def select_first_needing_review(self) -> bool:
         """Select the first visible row whose prediction needs review (else the first row)."""
@@ -755,7 +641,6 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_progress(self, done: int, total: int) -> None:
-        self._progress_done = (done, total)
         if total <= 0:
             return
         self.progress.setRange(0, total)
@@ -770,31 +655,13 @@ class MainWindow(QMainWindow):
             parts.append(eta)
         self.status_text.setText(" \u00b7 ".join(parts))
 
-    def _on_task_done(self, _cancelled: bool) -> None:
-        self._update_actions()
-
     def _on_cancel(self) -> None:
-        if self._task is not None and self._task.running:
-            self._task.cancel()
+        if self.controller.cancel():
             self.cancel_button.setEnabled(False)
             self.status_text.setText("Stopping…")
-        if self._write_task is not None and self._write_task.running:
-            self._write_task.cancel()
 
     def cancel_classification(self) -> None:
         self._on_cancel()
-
-    def _cancel_running(self) -> None:
-        if self._task is not None and self._task.running:
-            task = self._task
-            task.cancel()
-            for sig in (task.succeeded, task.items, task.progress, task.failed, task.done):
-                try:
-                    sig.disconnect()
-                except (RuntimeError, TypeError):
-                    pass
-            task.done.connect(task._on_done)
-        self._task = None
 
     # --- review ----------------------------------------------------------------------------
 
@@ -894,8 +761,8 @@ class MainWindow(QMainWindow):
         from tagger.taxonomy import distinct
 
         names = list(self.model.genre_names())
-        if self._loaded_model is not None:
-            names += [self.model.namer(label) for label in self._loaded_model.labels]
+        if self.controller.loaded_model is not None:
+            names += [self.model.namer(label) for label in self.controller.loaded_model.labels]
         return sorted(distinct(names, self.model.review.tidy), key=str.casefold)
 
     def _set_filter(self, f: Filter, user: bool) -> None:
@@ -960,7 +827,6 @@ class MainWindow(QMainWindow):
             self.detail.set_row(self.model.row_at(rows[0]))
         else:
             self.detail.set_row(None)
-
     # --- write and undo --------------------------------------------------------------------
 
     def _on_write(self) -> None:
@@ -988,24 +854,12 @@ class MainWindow(QMainWindow):
         self.start_write([p.decision() for p in plans], decided=False, what="genre spellings")
 
     def start_write(self, decisions, decided: bool = True, what: str = "genre") -> None:
-        """Write these decisions off the UI thread (the summary was confirmed). `decided` False:
-        a tidy-up, which leaves the review's decisions as they are (tagger.ops.write_decisions)."""
-        n = len(decisions)
-        self._begin_stage("Writing", f"Writing {n:,} files…")
-        desc = f"{n} {what}{'s' if n != 1 and what == 'genre' else ''} in {self.folder.name if self.folder else 'files'}"
-        task = Task(operations.write, self.library, self.review_store, decisions, self.settings, desc, decided,
-                    name="write")
-        task.progress.connect(self._on_progress)
-        task.succeeded.connect(self._on_write_done)
-        task.failed.connect(self._on_write_failed)
-        task.done.connect(lambda _c: self._update_actions())
-        self._write_task = task.start()
-        self._update_actions()
+        """Write these decisions off the UI thread (the summary was confirmed); see AppController.write."""
+        self.controller.write(decisions, decided, what)
 
     def _on_write_done(self, outcome: WriteOutcome) -> None:
         self.model.refresh_tracks(outcome.tracks)
         self.model.mark_errors(outcome.errors)
-        self._add_errors("write", outcome.errors)
         report = outcome.report
         text = f"Wrote {len(report.written):,} files"
         if report.batch_id is not None:
@@ -1014,8 +868,7 @@ class MainWindow(QMainWindow):
             text += "; cancelled before the end"
         if outcome.errors:
             text += f"; {len(outcome.errors):,} could not be written (see Problems)"
-        self._write_task_finished(text)
-        self._refresh_undo_action()
+        self._end_stage(text)
         if outcome.errors and not self._quiet:
             dialog = ErrorListDialog("Some files were not written", outcome.errors, self)
             if dialog.exec() and dialog.rescan_requested and self.act_rescan.isEnabled():
@@ -1023,27 +876,14 @@ class MainWindow(QMainWindow):
         self.write_finished.emit()
 
     def _on_write_failed(self, message: str) -> None:
-        self._write_task_finished("")
+        self._end_stage("")
         self._show_banner(f"Writing stopped: {message}", button=None)
         self.write_finished.emit()
 
-    def _write_task_finished(self, text: str) -> None:
-        self._end_stage(text)
-
     _quiet = False  # tests and --screenshot set this: no modal dialogs pop up
 
-    def _refresh_undo_action(self) -> None:
-        """Undo Last Write names what it would undo, and is off when there is nothing to undo
-        (one small journal query)."""
-        from tagger.journal import Journal
-
-        try:
-            with Journal() as journal:
-                self._last_batch = next((b for b in journal.history() if not b.undone), None)
-            tip = ""
-        except GenrenetError as exc:
-            self._last_batch, tip = None, str(exc)
-        batch = self._last_batch
+    def _on_last_batch_changed(self, batch, tip: str) -> None:
+        """Undo Last Write names what it would undo, and is off when there is nothing to undo."""
         if batch is None:
             self.act_undo.setText("&Undo Last Write")
             self.act_undo.setToolTip(tip or "Nothing written yet that could be undone")
@@ -1055,7 +895,7 @@ class MainWindow(QMainWindow):
 
     def _on_undo(self) -> None:
         """Ctrl+Z: ask first; the files on disk change."""
-        batch = self._last_batch
+        batch = self.controller.last_batch
         if batch is None:
             return
         left = batch.file_count - batch.restored
@@ -1067,24 +907,11 @@ class MainWindow(QMainWindow):
                 "Files changed since then are left alone.")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        self.undo(batch.id)
-
-    def undo(self, batch_id: int | None = None) -> None:
-        """Undo one write batch off the UI thread (None: the last one not yet undone)."""
-        if self.writing or self.busy:
-            return
-        self._begin_stage("Undoing", "Putting back the genres of the last write…")
-        task = Task(operations.undo, self.library, self.review_store, batch_id, name="undo")
-        task.succeeded.connect(self._on_undo_done)
-        task.failed.connect(self._on_undo_failed)
-        task.done.connect(lambda _c: self._update_actions())
-        self._write_task = task.start()
-        self._update_actions()
+        self.controller.undo(batch.id)
 
     def _on_undo_done(self, outcome: UndoOutcome) -> None:
         report = outcome.report
         self.model.refresh_tracks(outcome.tracks)
-        self._add_errors("undo", outcome.errors)
         if report is None:
             self._end_stage(f"Nothing undone: {outcome.message}.")
         else:
@@ -1092,7 +919,6 @@ class MainWindow(QMainWindow):
             if outcome.errors:
                 text += f"; {len(outcome.errors):,} refused (see Problems)"
             self._end_stage(text)
-        self._refresh_undo_action()
         self.undo_finished.emit()
 
     def _on_undo_failed(self, message: str) -> None:
@@ -1101,22 +927,19 @@ class MainWindow(QMainWindow):
         self.undo_finished.emit()
 
     def _on_history(self) -> None:
-        task = Task(operations.history, name="history")
-        task.succeeded.connect(self._on_history_loaded)
-        task.failed.connect(lambda msg: QMessageBox.warning(self, "Write history", msg))
-        self._history_task = task.start()
+        self.controller.load_history()
 
     def _on_history_loaded(self, batches) -> None:
         dialog = HistoryDialog(batches, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen is not None:
-            self.undo(dialog.chosen)
+            self.controller.undo(dialog.chosen)
 
     # --- settings and retrain --------------------------------------------------------------
 
     def _on_settings(self, page: str | None = None) -> None:
         from gui.settings_dialog import SettingsDialog
 
-        labels = list(self._loaded_model.labels) if self._loaded_model is not None else []
+        labels = list(self.controller.loaded_model.labels) if self.controller.loaded_model is not None else []
         dialog = SettingsDialog(self.settings, labels, self, current_folder=self.folder,
                                 genre_lists=[r.track.genres for r in self.model.rows() if not r.track.error])
         if isinstance(page, str):
@@ -1149,22 +972,12 @@ class MainWindow(QMainWindow):
     def apply_settings(self, new: Settings) -> None:
         """Save settings and follow them: names, threshold, the cache folder (reopened for the next
         scan), and a reclassify if the model changed."""
-        old = self.settings
-        self.settings = new
-        save_settings(new)
+        model_changed = self.controller.apply_settings(new)
         self._apply_settings_to_model()
         self.model.update_albums()
-        if old.cache_dir != new.cache_dir:
-            self._reopen_library()
-        model_changed = (old.model_path, old.device, old.windows_per_track, old.speed) != (
-            new.model_path, new.device, new.windows_per_track, new.speed)
         if model_changed:
-            self._loaded_model = None
-            self._model_key = None
             self._hide_banner()
-            if self.folder is not None and not self.writing:
-                self._cancel_running()
-                self._start_scan()
+            self.controller.reclassify()
 
     # --- folders, recent, drag and drop ----------------------------------------------------
 
@@ -1176,17 +989,9 @@ class MainWindow(QMainWindow):
             self.open_folder(Path(name))
 
     def _on_rescan(self) -> None:
-        if self.folder is not None and not self.busy and not self.writing:
+        if self.folder is not None and not self.controller.busy and not self.controller.writing:
             self._hide_banner()
-            self._start_scan()
-
-    def _remember_recent(self, folder: Path) -> None:
-        recent = [str(folder)] + [f for f in self.settings.recent_folders if f != str(folder)]
-        self.settings = self.settings.with_changes(recent_folders=tuple(recent[:MAX_RECENT]))
-        try:
-            save_settings(self.settings)
-        except OSError as exc:
-            log.warning("could not save recent folders: %s", exc)
+            self.controller.rescan()
 
     def _fill_welcome_recent(self) -> None:
         recent = [f for f in self.settings.recent_folders if Path(f).is_dir()][:5]
@@ -1283,30 +1088,16 @@ class MainWindow(QMainWindow):
     # --- closing ---------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.writing:
+        if self.controller.writing:
             answer = QMessageBox.question(self, "Writing in progress",
                                           "Files are being written. Stop after the current file and quit?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
         self._save_ui_state()
-        self._cancel_running()
-        if self._write_task is not None:
-            self._write_task.cancel()
-        from gui import tasks
-
-        tasks.shutdown(10000)
-        self.review_store.close()
+        self.controller.close()
         event.accept()
 
-
-def _open_review_store() -> tuple[ReviewStore, str]:
-    """The stored review, or (when its file is unusable) one in memory and the reason to show."""
-    try:
-        return ReviewStore(), ""
-    except ReviewStoreError as exc:
-        log.warning("%s", exc)
-        return ReviewStore(":memory:"), f"Review decisions will not be kept after you quit: {exc}"
 
 
 def _dropped_folder(mime) -> Path | None:

@@ -41,17 +41,24 @@ def classify(library, tracks: Sequence[Track], model, max_windows: int, speed: s
 
 
 def write(library, store, decisions: Sequence[Decision], settings, description: str, decided: bool = True,
-          *, progress: Progress, cancel: threading.Event) -> ops.WriteOutcome:
-    return ops.write_decisions(library, store, decisions, id3_version=settings.id3_version,
+          *, progress: Progress, cancel: threading.Event, journal=None) -> ops.WriteOutcome:
+    """tagger.ops.write_decisions with the settings' ID3 version, separator and mtime rule
+    (`journal`: the app's open Journal; None opens one)."""
+    return ops.write_decisions(library, store, decisions, journal=journal, id3_version=settings.id3_version,
                                separator=settings.separator, keep_mtime=settings.keep_mtime,
                                description=description, progress=progress, cancel=cancel, decided=decided)
 
 
-def undo(library, store, batch_id: int | None, *, progress: Progress, cancel: threading.Event) -> ops.UndoOutcome:
-    return ops.undo(library, store, batch_id, progress=progress)
+def undo(library, store, batch_id: int | None, *, progress: Progress, cancel: threading.Event,
+         journal=None) -> ops.UndoOutcome:
+    return ops.undo(library, store, batch_id, journal=journal, progress=progress)
 
 
-def history(*, progress: Progress, cancel: threading.Event):
+def history(*, progress: Progress, cancel: threading.Event, journal=None):
+    """The journal's write batches, newest first (`journal` None: open one)."""
     from tagger.journal import Journal
 
-    return Journal().history()
+    if journal is not None:
+        return journal.history()
+    with Journal() as opened:
+        return opened.history()

@@ -327,7 +327,7 @@ def test_retrain_trains_a_tiny_model_and_use_this_model_reclassifies(qtbot, wind
     assert load_settings().model_path == str(out)
     assert "retrained.pt" in window.model_label.text()
     ids = [(r.prediction.model_id if r.prediction else r.error) for r in window.model.rows()]
-    assert len(ids) == 4 and all(str(i).startswith(window._loaded_model.model_id) for i in ids), ids
+    assert len(ids) == 4 and all(str(i).startswith(window.controller.loaded_model.model_id) for i in ids), ids
 
 
 @pytest.mark.slow
@@ -433,13 +433,13 @@ def test_changed_cache_folder_is_used_by_the_next_scan(qtbot, window, music_fold
     journal = paths.journal_db()
     window.apply_settings(window.settings.with_changes(cache_dir=str(tmp_path / "old cache")))
     open_and_classify(qtbot, window, music_folder)
-    first = window.library.db_path
+    first = window.controller.library.db_path
     assert first == tmp_path / "old cache" / "library.sqlite"
     window.apply_settings(window.settings.with_changes(cache_dir=str(tmp_path / "new cache")))
     open_and_classify(qtbot, window, music_folder)
-    assert window.library.db_path == tmp_path / "new cache" / "library.sqlite"
-    assert window.library.db_path != first
-    assert len(window.library.tracks()) == 4
+    assert window.controller.library.db_path == tmp_path / "new cache" / "library.sqlite"
+    assert window.controller.library.db_path != first
+    assert len(window.controller.library.tracks()) == 4
     assert paths.journal_db() == journal
 
 
@@ -547,7 +547,7 @@ def test_a_cli_apply_shows_in_the_app_as_written_without_reclassifying(qtbot, wi
     open_and_classify(qtbot, window, music_folder)
     row = row_of(window, target)
     assert row.status == DecisionStatus.WRITTEN and row.track.genres == ("Ambient",)
-    assert "4 unchanged" in window._scan_summary
+    assert "4 unchanged" in window.controller.scan_summary
     assert all(r.prediction is not None for r in window.model.rows())
     assert newest_prediction() == before
 
