@@ -28,21 +28,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QStyle,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -58,7 +52,6 @@ from gui.table_columns import (
     install_column_chooser,
     place_new_columns,
 )
-from gui.tasks import Eta
 from gui.track_model import (
     FILTER_LABELS,
     FILTER_TIPS,
@@ -67,6 +60,7 @@ from gui.track_model import (
     TrackFilterModel,
     TrackTableModel,
 )
+from gui.window_parts import Banner, StageStatus, WelcomePage, filter_bar
 from tagger import paths
 from tagger.ops import UndoOutcome, WriteOutcome
 from tagger.review import Review, ReviewCounts, Skip
@@ -102,8 +96,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("genrenet")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
-        self._stage = ""
-        self._eta = Eta()
         self._user_chose_filter = False
         self._counts = ReviewCounts()
         self._ui_state = QSettings(str(paths.config_dir() / "gui.ini"), QSettings.Format.IniFormat)
@@ -149,7 +141,7 @@ class MainWindow(QMainWindow):
     def _connect_controller(self) -> None:
         c = self.controller
         c.folder_opened.connect(self._on_folder_opened)
-        c.stage_started.connect(self._begin_stage)
+        c.stage_started.connect(lambda stage, text: self.stage_status.begin(stage, text))
         c.progress.connect(self._on_progress)
         c.stage_finished.connect(self._end_stage)
         c.tracks_found.connect(self.model.add_tracks)
@@ -361,67 +353,18 @@ class MainWindow(QMainWindow):
         self.toolbar = tb
 
     def _build_central(self) -> None:
-        # filter bar: one button per view, with counts, and the search box
-        bar = QHBoxLayout()
-        bar.setContentsMargins(6, 4, 6, 4)
-        bar.setSpacing(2)
-        self.filter_buttons: dict[Filter, QToolButton] = {}
-        for f, a in self.filter_actions.items():
-            b = QToolButton()
-            b.setDefaultAction(a)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setAutoRaise(True)
-            b.setObjectName("FilterButton")
-            self.filter_buttons[f] = b
-            bar.addWidget(b)
-        bar.addStretch(1)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search title, artist, album, genre…  (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(260)
+        bar, self.filter_buttons, self.search = filter_bar(self.filter_actions)
         self.search.textChanged.connect(self._on_search_changed)
-        bar.addWidget(self.search)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(200)
         self._search_timer.timeout.connect(lambda: self.proxy.set_search(self.search.text()))
-
-        # banner for problems that stop the work (no model, unreadable folder)
-        self.banner = QFrame()
-        self.banner.setObjectName("Banner")
-        self.banner.setStyleSheet("#Banner { background: #fff3e0; border: 1px solid #ffb74d; border-radius: 4px; }"
-                                  "#Banner QLabel { color: #5d4037; }")
-        self.banner_text = QLabel()
-        self.banner_text.setWordWrap(True)
-        self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner_button = QPushButton("Open Settings")
-        self.banner_button.clicked.connect(self._on_banner_button)
-        bl = QHBoxLayout(self.banner)
-        bl.setContentsMargins(10, 6, 10, 6)
-        bl.addWidget(self.banner_text, 1)
-        bl.addWidget(self.banner_button)
-        self.banner.hide()
-
-        # empty state, shown until a folder is open: what to do, and the recent folders
-        self.welcome = QWidget()
-        intro = QLabel(
-            "<div style='font-size:15pt; font-weight:600'>Open a music folder to begin</div>"
-            "<p>Choose <b>File \u25b8 Open Folder\u2026</b> (Ctrl+O) or drop a folder here.<br>"
-            "genrenet listens to each track, predicts its genre and shows the uncertain ones first.<br>"
-            "Nothing is written until you review and press <b>Write</b>; every write can be undone.</p>")
-        intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        intro.setStyleSheet("color: #555555;")
-        open_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder\u2026")
-        open_button.clicked.connect(self._on_open_folder)
-        self.recent_box = QVBoxLayout()
-        wl = QVBoxLayout(self.welcome)
-        wl.addStretch(1)
-        wl.addWidget(intro)
-        wl.addWidget(open_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        wl.addSpacing(12)
-        wl.addLayout(self.recent_box)
-        wl.addStretch(2)
-        self._fill_welcome_recent()
+        self.banner = Banner()
+        self.banner_text, self.banner_button = self.banner.text, self.banner.button
+        self.banner.button_clicked.connect(self._on_banner_button)
+        self.welcome = WelcomePage(self.settings.recent_folders)
+        self.welcome.open_requested.connect(self._on_open_folder)
+        self.welcome.folder_chosen.connect(self.open_folder)
         self.table_stack = QStackedWidget()
         self.table_stack.addWidget(self.welcome)
         self.table_stack.addWidget(self.table)
@@ -444,20 +387,12 @@ class MainWindow(QMainWindow):
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
-        self.status_text = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(240)
-        self.progress.setTextVisible(True)
-        self.progress.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self._on_cancel)
-        self.cancel_button.hide()
+        self.stage_status = StageStatus(sb, self._on_cancel)
+        self.status_text, self.progress = self.stage_status.text, self.stage_status.bar
+        self.cancel_button = self.stage_status.cancel_button
         self.counts_label = QLabel()
         self.model_label = QLabel()
         self.model_label.setStyleSheet("color: #6b6b6b;")
-        sb.addWidget(self.status_text, 1)
-        sb.addWidget(self.progress)
-        sb.addWidget(self.cancel_button)
         sb.addPermanentWidget(self.counts_label)
         sb.addPermanentWidget(self.model_label)
 
@@ -624,41 +559,17 @@ class MainWindow(QMainWindow):
 
     # --- progress --------------------------------------------------------------------------
 
-    def _begin_stage(self, stage: str, text: str) -> None:
-        self._stage = stage
-        self._eta.restart()
-        self.status_text.setText(text)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.cancel_button.setEnabled(True)
-
     def _end_stage(self, text: str) -> None:
-        self._stage = ""
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.status_text.setText(text)
+        self.stage_status.end(text)
         self._update_actions()
 
     def _on_progress(self, done: int, total: int) -> None:
-        if total <= 0:
-            return
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.progress.setFormat(f"{done:,} / {total:,}")
-        eta = self._eta.text(done, total)
-        errors = self._counts.errors if self._stage == "Classifying" else 0
-        parts = [f"{self._stage} {done:,} of {total:,}"]
-        if errors:
-            parts.append(f"{errors:,} error{'s' if errors != 1 else ''}")
-        if eta:
-            parts.append(eta)
-        self.status_text.setText(" \u00b7 ".join(parts))
+        classifying = self.stage_status.stage == "Classifying"
+        self.stage_status.show_progress(done, total, self._counts.errors if classifying else 0)
 
     def _on_cancel(self) -> None:
         if self.controller.cancel():
-            self.cancel_button.setEnabled(False)
-            self.status_text.setText("Stopping…")
+            self.stage_status.stopping()
 
     def cancel_classification(self) -> None:
         self._on_cancel()
@@ -993,21 +904,6 @@ class MainWindow(QMainWindow):
             self._hide_banner()
             self.controller.rescan()
 
-    def _fill_welcome_recent(self) -> None:
-        recent = [f for f in self.settings.recent_folders if Path(f).is_dir()][:5]
-        if recent:
-            title = QLabel("Recent folders")
-            title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            title.setStyleSheet("color: #555555; font-weight: 600;")
-            self.recent_box.addWidget(title)
-        for folder in recent:
-            b = QPushButton(folder)
-            b.setFlat(True)
-            b.setCursor(Qt.CursorShape.PointingHandCursor)
-            b.setStyleSheet("color: #1565c0; text-decoration: underline;")
-            b.clicked.connect(lambda _=False, f=folder: self.open_folder(Path(f)))
-            self.recent_box.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
-
     def _on_fill_recent(self) -> None:
         self.recent_menu.clear()
         for i, folder in enumerate(self.settings.recent_folders):
@@ -1051,11 +947,7 @@ class MainWindow(QMainWindow):
         self.table.scrollTo(proxy_index)
 
     def _show_banner(self, text: str, button: str | None) -> None:
-        self.banner_text.setText(text)
-        self.banner_button.setVisible(button is not None)
-        if button:
-            self.banner_button.setText(button)
-        self.banner.show()
+        self.banner.show_problem(text, button)
 
     def _hide_banner(self) -> None:
         self.banner.hide()

@@ -1,0 +1,170 @@
+"""Parts of the main window that only show things: the filter bar, the problem banner, the
+welcome page with the recent folders, and the status bar's stage text, progress bar and Cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QStatusBar,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.tasks import Eta
+
+
+def filter_bar(filter_actions: dict) -> tuple[QHBoxLayout, dict, QLineEdit]:
+    """One button per view (its action shows the count) and the search box, in one row."""
+    bar = QHBoxLayout()
+    bar.setContentsMargins(6, 4, 6, 4)
+    bar.setSpacing(2)
+    buttons: dict = {}
+    for f, a in filter_actions.items():
+        b = QToolButton()
+        b.setDefaultAction(a)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        b.setAutoRaise(True)
+        b.setObjectName("FilterButton")
+        buttons[f] = b
+        bar.addWidget(b)
+    bar.addStretch(1)
+    search = QLineEdit()
+    search.setPlaceholderText("Search title, artist, album, genre…  (Ctrl+F)")
+    search.setClearButtonEnabled(True)
+    search.setMinimumWidth(260)
+    bar.addWidget(search)
+    return bar, buttons, search
+
+
+class Banner(QFrame):
+    """A problem that stops the work (no model, unreadable folder), with an optional button."""
+
+    button_clicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("Banner")
+        self.setStyleSheet("#Banner { background: #fff3e0; border: 1px solid #ffb74d; border-radius: 4px; }"
+                           "#Banner QLabel { color: #5d4037; }")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton("Open Settings")
+        self.button.clicked.connect(self.button_clicked)
+        bl = QHBoxLayout(self)
+        bl.setContentsMargins(10, 6, 10, 6)
+        bl.addWidget(self.text, 1)
+        bl.addWidget(self.button)
+        self.hide()
+
+    def show_problem(self, text: str, button: str | None) -> None:
+        self.text.setText(text)
+        self.button.setVisible(button is not None)
+        if button:
+            self.button.setText(button)
+        self.show()
+
+
+class WelcomePage(QWidget):
+    """The empty state, shown until a folder is open: what to do, and the recent folders."""
+
+    open_requested = Signal()  # the Open Folder button
+    folder_chosen = Signal(str)  # a recent folder was clicked
+
+    def __init__(self, recent_folders: tuple[str, ...] | list[str]) -> None:
+        super().__init__()
+        intro = QLabel(
+            "<div style='font-size:15pt; font-weight:600'>Open a music folder to begin</div>"
+            "<p>Choose <b>File \u25b8 Open Folder\u2026</b> (Ctrl+O) or drop a folder here.<br>"
+            "genrenet listens to each track, predicts its genre and shows the uncertain ones first.<br>"
+            "Nothing is written until you review and press <b>Write</b>; every write can be undone.</p>")
+        intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        intro.setStyleSheet("color: #555555;")
+        open_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder\u2026")
+        open_button.clicked.connect(self.open_requested)
+        self.recent_box = QVBoxLayout()
+        wl = QVBoxLayout(self)
+        wl.addStretch(1)
+        wl.addWidget(intro)
+        wl.addWidget(open_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        wl.addSpacing(12)
+        wl.addLayout(self.recent_box)
+        wl.addStretch(2)
+        self._fill_recent(recent_folders)
+
+    def _fill_recent(self, recent_folders) -> None:
+        recent = [f for f in recent_folders if Path(f).is_dir()][:5]
+        if recent:
+            title = QLabel("Recent folders")
+            title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            title.setStyleSheet("color: #555555; font-weight: 600;")
+            self.recent_box.addWidget(title)
+        for folder in recent:
+            b = QPushButton(folder)
+            b.setFlat(True)
+            b.setCursor(Qt.CursorShape.PointingHandCursor)
+            b.setStyleSheet("color: #1565c0; text-decoration: underline;")
+            b.clicked.connect(lambda _=False, f=folder: self.folder_chosen.emit(f))
+            self.recent_box.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
+
+
+class StageStatus:
+    """The status bar's left part: what the running stage does, its progress and ETA, Cancel."""
+
+    def __init__(self, sb: QStatusBar, on_cancel) -> None:
+        self.stage = ""
+        self._eta = Eta()
+        self.text = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(240)
+        self.bar.setTextVisible(True)
+        self.bar.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(on_cancel)
+        self.cancel_button.hide()
+        sb.addWidget(self.text, 1)
+        sb.addWidget(self.bar)
+        sb.addWidget(self.cancel_button)
+
+    def begin(self, stage: str, text: str) -> None:
+        self.stage = stage
+        self._eta.restart()
+        self.text.setText(text)
+        self.bar.setRange(0, 0)
+        self.bar.show()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+
+    def end(self, text: str) -> None:
+        self.stage = ""
+        self.bar.hide()
+        self.cancel_button.hide()
+        self.text.setText(text)
+
+    def show_progress(self, done: int, total: int, errors: int = 0) -> None:
+        if total <= 0:
+            return
+        self.bar.setRange(0, total)
+        self.bar.setValue(done)
+        self.bar.setFormat(f"{done:,} / {total:,}")
+        eta = self._eta.text(done, total)
+        parts = [f"{self.stage} {done:,} of {total:,}"]
+        if errors:
+            parts.append(f"{errors:,} error{'s' if errors != 1 else ''}")
+        if eta:
+            parts.append(eta)
+        self.text.setText(" \u00b7 ".join(parts))
+
+    def stopping(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.text.setText("Stopping…")
