@@ -23,12 +23,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QDialog,
-    QDockWidget,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QMenu,
@@ -36,20 +33,17 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QStyle,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.controller import AppController
-from gui.delegates import ConfidenceDelegate, GenreDelegate
 from gui.detail_pane import DetailPane
 from gui.dialogs import ErrorListDialog, ErrorsModel, HistoryDialog, WriteSummaryDialog
 from gui.gc_guard import collect_on_ui_thread
+from gui.review_table import build_review_table
 from gui.table_columns import (
-    DEFAULT_WIDTHS,
     FIRST_COLUMNS,
-    install_column_chooser,
     place_new_columns,
 )
 from gui.track_model import (
@@ -60,7 +54,7 @@ from gui.track_model import (
     TrackFilterModel,
     TrackTableModel,
 )
-from gui.window_parts import Banner, StageStatus, WelcomePage, filter_bar
+from gui.window_parts import Banner, ProblemsDock, StageStatus, WelcomePage, filter_bar
 from tagger import paths
 from tagger.ops import UndoOutcome, WriteOutcome
 from tagger.review import Review, ReviewCounts, Skip
@@ -166,49 +160,12 @@ class MainWindow(QMainWindow):
     # --- construction ----------------------------------------------------------------------
 
     def _build_table(self) -> None:
-        t = QTableView()
-        t.setModel(self.proxy)
-        t.setObjectName("ReviewTable")
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        t.setSortingEnabled(True)
-        # Review order: least confident first (re-applied when classification ends).
-        t.horizontalHeader().setSortIndicator(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
-        t.setAlternatingRowColors(True)
-        t.setWordWrap(False)
-        t.setShowGrid(False)
-        t.setTextElideMode(Qt.TextElideMode.ElideRight)
-        t.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
-                          | QAbstractItemView.EditTrigger.SelectedClicked)
-        vh = t.verticalHeader()
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(max(24, t.fontMetrics().height() + 8))
-        vh.hide()
-        hh = t.horizontalHeader()
-        hh.setSectionsMovable(True)
-        hh.setStretchLastSection(True)
-        hh.setHighlightSections(False)
-        for col, width in DEFAULT_WIDTHS.items():
-            t.setColumnWidth(col, width)
-        place_new_columns(hh)
-        install_column_chooser(hh)
-        self.confidence_delegate = ConfidenceDelegate(lambda: self.model.threshold, t)
-        t.setItemDelegateForColumn(Column.CONFIDENCE, self.confidence_delegate)
-        self.genre_delegate = GenreDelegate(self._genre_choices, t)
-        t.setItemDelegateForColumn(Column.NEW, self.genre_delegate)
-        t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        t, self.confidence_delegate, self.genre_delegate, self.empty_note = build_review_table(
+            self.proxy, lambda: self.model.threshold, self._genre_choices)
         t.customContextMenuRequested.connect(self._on_table_menu)
         t.selectionModel().selectionChanged.connect(self._on_selection_changed)
         t.selectionModel().currentRowChanged.connect(self._on_selection_changed)
         self.table = t
-        # said in the table when a view or a search shows nothing, so an empty table is never a puzzle
-        self.empty_note = QLabel(t.viewport())
-        self.empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_note.setWordWrap(True)
-        self.empty_note.setEnabled(False)  # drawn in the palette's disabled (dimmed) text colour
-        note_layout = QVBoxLayout(t.viewport())
-        note_layout.addWidget(self.empty_note)
-        self.empty_note.hide()
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
                        self.proxy.layoutChanged):
             signal.connect(self._update_empty_note)
@@ -397,21 +354,11 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.model_label)
 
     def _build_errors_dock(self) -> None:
-        view = QTableView()
-        view.setModel(self.errors_model)
-        view.verticalHeader().hide()
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.horizontalHeader().setStretchLastSection(True)
-        view.setColumnWidth(0, 110)
-        view.setColumnWidth(1, 420)
-        view.setWordWrap(False)
-        view.doubleClicked.connect(self._on_error_activated)
-        dock = QDockWidget("Problems", self)
-        dock.setObjectName("ProblemsDock")
-        dock.setWidget(view)
+        dock = ProblemsDock(self.errors_model, self)
+        dock.activated.connect(self._on_error_activated)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()
-        self.errors_view = view
+        self.errors_view = dock.view
         self.errors_dock = dock
         self.view_menu.addAction(dock.toggleViewAction())
 
@@ -926,12 +873,8 @@ class MainWindow(QMainWindow):
     # --- problems and banner ---------------------------------------------------------------
 
     def _add_errors(self, what: str, entries: list[tuple[Path | str, str]]) -> None:
-        if entries:
-            self.errors_model.add(what, entries)
-            self.errors_dock.setWindowTitle(f"Problems ({len(self.errors_model.items):,})")
-            if not self.errors_dock.isVisible():
-                self.errors_dock.show()
-                self.resizeDocks([self.errors_dock], [150], Qt.Orientation.Vertical)
+        if entries and self.errors_dock.add(what, entries):
+            self.resizeDocks([self.errors_dock], [150], Qt.Orientation.Vertical)
 
     def _on_error_activated(self, index: QModelIndex) -> None:
         path = Path(self.errors_model.items[index.row()][1])

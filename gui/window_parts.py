@@ -1,12 +1,15 @@
 """Parts of the main window that only show things: the filter bar, the problem banner, the
-welcome page with the recent folders, and the status bar's stage text, progress bar and Cancel."""
+welcome page with the recent folders, the Problems dock, and the status bar's stage text,
+progress bar and Cancel."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -15,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStatusBar,
     QStyle,
+    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -116,6 +120,37 @@ class WelcomePage(QWidget):
             b.setStyleSheet("color: #1565c0; text-decoration: underline;")
             b.clicked.connect(lambda _=False, f=folder: self.folder_chosen.emit(f))
             self.recent_box.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
+
+
+class ProblemsDock(QDockWidget):
+    """The files that could not be read, classified, written or undone (a gui.dialogs.ErrorsModel)."""
+
+    activated = Signal(QModelIndex)  # a problem was double-clicked
+
+    def __init__(self, errors_model, parent: QWidget) -> None:
+        super().__init__("Problems", parent)
+        view = QTableView()
+        view.setModel(errors_model)
+        view.verticalHeader().hide()
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.horizontalHeader().setStretchLastSection(True)
+        view.setColumnWidth(0, 110)
+        view.setColumnWidth(1, 420)
+        view.setWordWrap(False)
+        view.doubleClicked.connect(self.activated)
+        self.setObjectName("ProblemsDock")
+        self.setWidget(view)
+        self.view = view
+        self.errors_model = errors_model
+
+    def add(self, what: str, entries: list) -> bool:
+        """List these problems; True when that showed the dock."""
+        self.errors_model.add(what, entries)
+        self.setWindowTitle(f"Problems ({len(self.errors_model.items):,})")
+        if self.isVisible():
+            return False
+        self.show()
+        return True
 
 
 class StageStatus:

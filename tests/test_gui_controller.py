@@ -140,3 +140,29 @@ def test_close_closes_the_stores(qtbot, controller, music_folder):
         with pytest.raises(sqlite3.ProgrammingError):
             con.execute("SELECT 1")
     controller.close()  # a second close (the window's closeEvent may come twice) does nothing
+
+
+def test_settings_are_saved_and_a_model_change_classifies_again(qtbot, tiny_model_path, music_folder, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.delenv("GENRENET_CACHE_DIR")  # the settings' cache folder, not the test's override
+    c = AppController(Settings(model_path=str(tiny_model_path), cache_dir=str(tmp_path / "cache")))
+    try:
+        open_and_wait(qtbot, c, music_folder)  # saves the settings (recent folders) before the scan
+        first_library = c.library
+        assert first_library.db_path == tmp_path / "cache" / "library.sqlite"
+        assert c.apply_settings(c.settings.with_changes(review_threshold=0.6)) is False
+        assert c.loaded_model is not None and c.library is first_library
+        assert load_settings().review_threshold == pytest.approx(0.6)
+
+        changed = c.settings.with_changes(windows_per_track=c.settings.windows_per_track + 1,
+                                          cache_dir=str(tmp_path / "other cache"))
+        assert c.apply_settings(changed) is True
+        assert c.loaded_model is None
+        assert c.library.db_path == tmp_path / "other cache" / "library.sqlite"
+        seen = Seen(c)
+        with qtbot.waitSignal(c.pipeline_finished, timeout=TIMEOUT):
+            c.reclassify()
+        assert seen.stages == ["Scanning", "Loading model", "Classifying"]
+        assert len(seen.results) == 4 and seen.classified == [False]
+    finally:
+        c.close()
