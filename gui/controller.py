@@ -149,6 +149,22 @@ class AppController(QObject):
             self._model_key = None
         return model_changed
 
+    def review_options(self) -> dict:
+        """The review's configuration from the settings (TrackTableModel.configure's arguments):
+        threshold, write policy and the genre tree's naming (plain names if genres.toml is broken)."""
+        from tagger.taxonomy import Taxonomy
+
+        try:
+            taxonomy = Taxonomy.load(self.settings.genre_map, merges=self.settings.genre_merges)
+            namer, tidy, related, styles = taxonomy.name_for, taxonomy.tidy, taxonomy.related, taxonomy.styles
+        except Exception as exc:  # a broken genres.toml must not stop the app
+            log.warning("taxonomy unavailable: %s", exc)
+            namer = tidy = str
+            related = styles = None
+        return dict(threshold=self.settings.review_threshold, policy=self.settings.write_policy,
+                    genres_to_write=self.settings.genres_to_write, namer=namer, tidy=tidy,
+                    related=related, styles=styles, style_mode=self.settings.styles)
+
     def reclassify(self) -> None:
         """Scan the open folder again and classify it with the current model (after a change)."""
         if self.folder is not None and not self.writing:

@@ -1,4 +1,5 @@
-"""The main window's dialogs and tables: the write summary, write history and error lists."""
+"""The main window's dialogs and tables: the write summary, write history and error lists, About
+and the keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMessageBox,
     QTableView,
     QVBoxLayout,
+    QWidget,
 )
 
 from tagger.journal import CHANGED_SINCE_SCAN
@@ -222,3 +225,18 @@ class HistoryDialog(QDialog):
         if rows:
             self.chosen = self.batches[rows[0].row()].id
             self.accept()
+
+
+def show_shortcuts(parent: QWidget, shortcuts: list[tuple[str, str]]) -> None:
+    """The keyboard shortcuts, (keys, what they do), in a table."""
+    rows = "".join(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{what}</td></tr>" for keys, what in shortcuts)
+    QMessageBox.information(parent, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+
+def show_about(parent: QWidget) -> None:
+    from tagger import __version__
+
+    QMessageBox.about(parent, "About genrenet",
+                      f"<b>genrenet {__version__}</b><br>Consistent genre tags for your music collection, computed on your "
+                      "own machine from the audio itself.<br><br>Review the uncertain predictions, write "
+                      "the genres, undo any write.")

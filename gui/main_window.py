@@ -7,14 +7,11 @@ classification, writes, undo): the window calls its methods and follows its sign
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QByteArray,
     QItemSelectionModel,
     QModelIndex,
-    QSettings,
     QSize,
     Qt,
     QTimer,
@@ -39,13 +36,16 @@ from PySide6.QtWidgets import (
 
 from gui.controller import AppController
 from gui.detail_pane import DetailPane
-from gui.dialogs import ErrorListDialog, ErrorsModel, HistoryDialog, WriteSummaryDialog
+from gui.dialogs import (
+    ErrorListDialog,
+    ErrorsModel,
+    HistoryDialog,
+    WriteSummaryDialog,
+    show_about,
+    show_shortcuts,
+)
 from gui.gc_guard import collect_on_ui_thread
 from gui.review_table import build_review_table
-from gui.table_columns import (
-    FIRST_COLUMNS,
-    place_new_columns,
-)
 from gui.track_model import (
     FILTER_LABELS,
     FILTER_TIPS,
@@ -54,13 +54,11 @@ from gui.track_model import (
     TrackFilterModel,
     TrackTableModel,
 )
-from gui.window_parts import Banner, ProblemsDock, StageStatus, WelcomePage, filter_bar
+from gui.window_parts import Banner, ProblemsDock, StageStatus, WelcomePage, WindowState, filter_bar
 from tagger import paths
 from tagger.ops import UndoOutcome, WriteOutcome
 from tagger.review import Review, ReviewCounts, Skip
 from tagger.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 def app_icon() -> QIcon:
@@ -92,7 +90,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._user_chose_filter = False
         self._counts = ReviewCounts()
-        self._ui_state = QSettings(str(paths.config_dir() / "gui.ini"), QSettings.Format.IniFormat)
+        self._ui_state = WindowState(paths.config_dir() / "gui.ini")
 
         self.model = TrackTableModel(Review(self.controller.review_store), self)
         self.model.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -124,7 +122,7 @@ class MainWindow(QMainWindow):
         self.model.dataChanged.connect(self._on_model_data_changed)
 
         self._connect_controller()
-        self._restore_ui_state()
+        self._ui_state.restore(self, self.table.horizontalHeader(), self.splitter)
         self.controller.refresh_last_batch()
         self._set_filter(Filter.ALL, user=False)
         self._update_actions()
@@ -364,42 +362,8 @@ class MainWindow(QMainWindow):
 
     # --- state -----------------------------------------------------------------------------
 
-    def _restore_ui_state(self) -> None:
-        geometry = self._ui_state.value("geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1360, 820)
-        header = self._ui_state.value("header")
-        if isinstance(header, QByteArray) and not header.isEmpty():
-            hh = self.table.horizontalHeader()
-            hh.restoreState(header)  # column widths, order and which are shown
-            place_new_columns(hh, since=int(self._ui_state.value("header_columns", FIRST_COLUMNS)))
-            hh.setSortIndicator(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
-        splitter = self._ui_state.value("splitter")
-        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
-            self.splitter.restoreState(splitter)
-
-    def _save_ui_state(self) -> None:
-        self._ui_state.setValue("geometry", self.saveGeometry())
-        self._ui_state.setValue("header", self.table.horizontalHeader().saveState())
-        self._ui_state.setValue("header_columns", len(Column))
-        self._ui_state.setValue("splitter", self.splitter.saveState())
-        self._ui_state.sync()
-
     def _apply_settings_to_model(self) -> None:
-        from tagger.taxonomy import Taxonomy
-
-        try:
-            taxonomy = Taxonomy.load(self.settings.genre_map, merges=self.settings.genre_merges)
-            namer, tidy, related, styles = taxonomy.name_for, taxonomy.tidy, taxonomy.related, taxonomy.styles
-        except Exception as exc:  # a broken genres.toml must not stop the app
-            log.warning("taxonomy unavailable: %s", exc)
-            namer = tidy = str
-            related = styles = None
-        self.model.configure(threshold=self.settings.review_threshold, policy=self.settings.write_policy,
-                             genres_to_write=self.settings.genres_to_write, namer=namer, tidy=tidy,
-                             related=related, styles=styles, style_mode=self.settings.styles)
+        self.model.configure(**self.controller.review_options())
         self.proxy.refilter()
 
     @property
@@ -909,16 +873,10 @@ class MainWindow(QMainWindow):
         return out
 
     def _on_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{what}</td></tr>" for keys, what in self.shortcuts())
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+        show_shortcuts(self, self.shortcuts())
 
     def _on_about(self) -> None:
-        from tagger import __version__
-
-        QMessageBox.about(self, "About genrenet",
-                          f"<b>genrenet {__version__}</b><br>Consistent genre tags for your music collection, computed on your "
-                          "own machine from the audio itself.<br><br>Review the uncertain predictions, write "
-                          "the genres, undo any write.")
+        show_about(self)
 
     # --- closing ---------------------------------------------------------------------------
 
@@ -929,7 +887,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        self._save_ui_state()
+        self._ui_state.save(self, self.table.horizontalHeader(), self.splitter)
         self.controller.close()
         event.accept()
 

@@ -1,21 +1,23 @@
 """Parts of the main window that only show things: the filter bar, the problem banner, the
-welcome page with the recent folders, the Problems dock, and the status bar's stage text,
-progress bar and Cancel."""
+welcome page with the recent folders, the Problems dock, the status bar's stage text, progress
+bar and Cancel, and the window state kept between runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QStatusBar,
     QStyle,
     QTableView,
@@ -24,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.table_columns import FIRST_COLUMNS, place_new_columns
 from gui.tasks import Eta
+from gui.track_model import Column
 
 
 def filter_bar(filter_actions: dict) -> tuple[QHBoxLayout, dict, QLineEdit]:
@@ -203,3 +207,33 @@ class StageStatus:
     def stopping(self) -> None:
         self.cancel_button.setEnabled(False)
         self.text.setText("Stopping…")
+
+
+class WindowState:
+    """The window's geometry, the table header (column widths, order and which are shown) and
+    the splitter, kept in gui.ini between runs."""
+
+    def __init__(self, path: Path) -> None:
+        self._store = QSettings(str(path), QSettings.Format.IniFormat)
+
+    def restore(self, window: QWidget, hh: QHeaderView, splitter: QSplitter) -> None:
+        geometry = self._store.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            window.restoreGeometry(geometry)
+        else:
+            window.resize(1360, 820)
+        header = self._store.value("header")
+        if isinstance(header, QByteArray) and not header.isEmpty():
+            hh.restoreState(header)  # column widths, order and which are shown
+            place_new_columns(hh, since=int(self._store.value("header_columns", FIRST_COLUMNS)))
+            hh.setSortIndicator(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
+        state = self._store.value("splitter")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            splitter.restoreState(state)
+
+    def save(self, window: QWidget, hh: QHeaderView, splitter: QSplitter) -> None:
+        self._store.setValue("geometry", window.saveGeometry())
+        self._store.setValue("header", hh.saveState())
+        self._store.setValue("header_columns", len(Column))
+        self._store.setValue("splitter", splitter.saveState())
+        self._store.sync()
