@@ -103,3 +103,18 @@ def test_learn_writes_a_checkpoint_from_the_librarys_tags_and_reports_both_accur
     assert [type(e) for e in lines].count(events.LearnStart) == 1  # not one per fold's training run
     assert [e.fold for e in lines if isinstance(e, events.Fold)] == [1, 2, 3]
     assert lines[-1].labels == ("Noise", "tone music") and lines[-1].checkpoint == str(tmp_path / "again.pt")
+
+
+def test_the_final_validation_part_holds_every_genre_even_one_with_a_single_album():
+    from pathlib import Path
+
+    from training.datasets import Example
+    from training.learn import validation_split
+
+    examples = [Example(Path(f"/m/Jazz Album/{i}.mp3"), "Jazz", group="/m/Jazz Album", dataset="library")
+                for i in range(8)]
+    examples += [Example(Path(f"/m/Rock {a}/{i}.mp3"), "Rock", group=f"/m/Rock {a}", dataset="library")
+                 for a in range(2) for i in range(8)]
+    train, valid = validation_split(examples, seed=0)
+    assert {e.label for e in valid} == {"Jazz", "Rock"} and {e.label for e in train} == {"Jazz", "Rock"}
+    assert len(train) + len(valid) == len(examples)

@@ -138,7 +138,7 @@ def learn(
     report.cv, report.folds = cv, folds
     report.cv_accuracy = float(cv["accuracy"])
     report.default_accuracy = _default_accuracy(dataset, tracks, library, taxonomy, default_model)
-    train_part, valid_part = stratified_groups(dataset.examples, (0.85, 0.15), seed)
+    train_part, valid_part = validation_split(dataset.examples, seed)
     trained_on = {"datasets": [{"kind": "library", "name": "your library", "tracks": len(dataset.examples)}],
                   "learned_from": "the genres the library's files carry and its review decisions",
                   "cross_validation": {"folds": folds, "accuracy": report.cv_accuracy,
@@ -149,6 +149,15 @@ def learn(
     report.checkpoint = result.checkpoint
     report.seconds = time.monotonic() - started
     return report
+
+
+def validation_split(examples: Sequence[Example], seed: int) -> list[list[Example]]:
+    """The final model's training and validation tracks (85/15, stratified by genre), split by
+    track, not by album as cross-validation is: the validation part only stops training and
+    fits the temperature, and a split by album leaves every genre with a single tagged album out
+    of it. Measured with bench/bench_learn.py's library (seven genres with one tagged album of
+    four tracks): 0.799 on the untagged tracks split by track, 0.696 split by album."""
+    return stratified_groups([replace(e, group=str(e.path)) for e in examples], (0.85, 0.15), seed)
 
 
 def _only_learn_events(emit: Progress) -> Progress:
