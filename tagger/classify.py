@@ -66,16 +66,18 @@ class ClassifyResult:
 
 @dataclass(frozen=True, slots=True)
 class Adaptive:
-    """Adaptive mode: judge a track by a few of its windows first, and add windows (one at a
-    time, spread over the track: window_order) until the judged ones settle it or all are judged.
+    """Adaptive mode: judge a track by `first` of its windows (spread over the track:
+    window_order), and by all of them only when those do not settle it.
 
-    Settled means: at least `first` windows, every judged window gives the same genre, each with
-    probability at least `window_floor`. A settled track's confidence is then at least the floor,
-    far from any review threshold below it. The values were chosen on the per-window outputs of
-    the default model on the 383 real tracks of ../shared/data (bench/bench_classify.py measures
-    the agreement with exact mode): first=3, floor 0.98 gave the same genre on all of them and a
-    confidence within 0.05 of exact mode's on 98.2%, with 6.4 of 8 windows judged on average. A
-    rule that stops earlier (2 windows, or a lower floor) missed the 0.05 on 5-8% of them.
+    Settled means: every judged window gives the same genre, each with probability at least
+    `window_floor`. A settled track's confidence is then at least the floor, far from any review
+    threshold below it. More windows can never settle a track the first ones did not (a window
+    below the floor stays below it), so the rest come in one go. The values were chosen on the
+    per-window outputs of the default model on the 383 real tracks of ../shared/data
+    (bench/bench_classify.py measures the agreement with exact mode): first=3, floor 0.98 gave the
+    same genre on all of them and a confidence within 0.05 of exact mode's on 98.2%, with 6.4 of
+    8 windows judged on average. A rule that stops earlier (2 windows, or a lower floor) missed
+    the 0.05 on 5-8% of them.
     """
 
     first: int = 3
@@ -419,8 +421,8 @@ class _Batch:
 class _Batcher:
     """Queues windows of several tracks, hands them out in batches and maps results back.
 
-    In adaptive mode a track whose judged windows do not settle it is queued again, in front,
-    with one more window allowed."""
+    In adaptive mode a track whose first windows do not settle it is queued again, in front,
+    with all its windows allowed."""
 
     def __init__(self, model: Model, analysis: str, adaptive: Adaptive | None = None):
         self.model = model
@@ -468,10 +470,10 @@ class _Batcher:
                 continue
             if job.allowed == job.size or self.adaptive.settled(job.probabilities[job.judged_windows()]):
                 finished.append(ClassifyResult(job.path, self._prediction(job), None))
-            else:
-                job.allowed += 1
+            else:  # not settled by its first windows: the rest, in front of the queue
+                self.pending += job.size - job.allowed
+                job.allowed = job.size
                 self._jobs.appendleft(job)
-                self.pending += 1
         return finished
 
     def _prediction(self, job: _Job) -> Prediction:
