@@ -118,3 +118,17 @@ def test_the_final_validation_part_holds_every_genre_even_one_with_a_single_albu
     train, valid = validation_split(examples, seed=0)
     assert {e.label for e in valid} == {"Jazz", "Rock"} and {e.label for e in train} == {"Jazz", "Rock"}
     assert len(train) + len(valid) == len(examples)
+
+
+def test_the_final_validation_part_keeps_the_albums_of_a_genre_that_has_several_together():
+    from pathlib import Path
+
+    from training.datasets import Example
+    from training.learn import validation_split
+
+    examples = [Example(Path(f"/m/Rock {a}/{i}.mp3"), "Rock", group=f"/m/Rock {a}", dataset="library")
+                for a in range(8) for i in range(4)]
+    examples += [Example(Path(f"/m/Jazz {a}/{i}.mp3"), "Jazz", group=f"/m/Jazz {a}", dataset="library")
+                 for a in range(8) for i in range(4)]
+    train, valid = validation_split(examples, seed=0)
+    assert not {e.group for e in train} & {e.group for e in valid}
