@@ -113,7 +113,7 @@ def test_learn_passes_on_its_own_events_not_those_of_each_training_run():
 
 
 def test_the_app_reads_progress_lines_with_the_schema(qtbot):
-    from gui.training_runner import TrainingRunner
+    from gui.retrain.runner import TrainingRunner
 
     runner = TrainingRunner(schema=events.LEARN)
     got, output = [], []
@@ -130,7 +130,7 @@ def test_the_app_reads_progress_lines_with_the_schema(qtbot):
 
 
 def test_the_retrain_page_shows_the_training_defaults(qtbot):
-    from gui.settings_dialog import RetrainPage
+    from gui.settings.dialog import RetrainPage
     from training.config import default
 
     page = RetrainPage()

@@ -17,8 +17,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
 
-from gui.main_window import MainWindow, WriteSummaryDialog  # noqa: E402
-from gui.track_model import Column, Filter  # noqa: E402
+from gui.main.window import MainWindow, WriteSummaryDialog  # noqa: E402
+from gui.review.model import Column, Filter  # noqa: E402
 from tagger.settings import Settings, load_settings, save_settings  # noqa: E402
 from tagger.track import DecisionStatus  # noqa: E402
 from tests.helpers import make_track  # noqa: E402
@@ -209,7 +209,7 @@ def test_rescan_reuses_cached_predictions(qtbot, window, music_folder):
 
 
 def test_settings_and_recent_folders_survive_a_restart(qtbot, window, music_folder):
-    from gui.settings_dialog import SettingsDialog
+    from gui.settings.dialog import SettingsDialog
 
     open_and_classify(qtbot, window, music_folder)
     dialog = SettingsDialog(window.settings, ["Tone", "Noise"], window)
@@ -292,7 +292,7 @@ def test_screenshot_option_writes_a_png_of_the_classified_folder(tmp_path, tiny_
 
 @pytest.mark.slow
 def test_retrain_trains_a_tiny_model_and_use_this_model_reclassifies(qtbot, window, music_folder, tmp_path):
-    from gui.settings_dialog import SettingsDialog
+    from gui.settings.dialog import SettingsDialog
 
     data = tmp_path / "train"
     for i in range(8):
@@ -332,7 +332,7 @@ def test_retrain_trains_a_tiny_model_and_use_this_model_reclassifies(qtbot, wind
 
 @pytest.mark.slow
 def test_retrain_cancel_stops_the_trainer(qtbot, window, tmp_path):
-    from gui.settings_dialog import SettingsDialog
+    from gui.settings.dialog import SettingsDialog
 
     data = tmp_path / "train"
     for i in range(8):
@@ -403,7 +403,7 @@ def test_file_changed_since_scan_is_a_per_file_error_and_others_are_written(qtbo
 
 
 def test_storage_page_round_trips_the_cache_folder(qtbot, tmp_path):
-    from gui.settings_dialog import StoragePage
+    from gui.settings.dialog import StoragePage
 
     page = StoragePage()
     qtbot.addWidget(page)
@@ -415,7 +415,7 @@ def test_storage_page_round_trips_the_cache_folder(qtbot, tmp_path):
 
 
 def test_storage_page_reset_means_the_default_cache_folder(qtbot, tmp_path):
-    from gui.settings_dialog import StoragePage
+    from gui.settings.dialog import StoragePage
 
     page = StoragePage()
     qtbot.addWidget(page)
@@ -553,7 +553,7 @@ def test_a_cli_apply_shows_in_the_app_as_written_without_reclassifying(qtbot, wi
 
 
 def test_review_page_round_trips_the_write_policy_and_keep_mtime(qtbot):
-    from gui.settings_dialog import SettingsDialog
+    from gui.settings.dialog import SettingsDialog
 
     dialog = SettingsDialog(Settings(), ["Rock"])
     qtbot.addWidget(dialog)
@@ -568,7 +568,7 @@ def test_review_page_round_trips_the_write_policy_and_keep_mtime(qtbot):
 
 
 def test_speed_and_styles_round_trip_and_fast_is_offered_only_when_shipped(qtbot):
-    from gui.settings_dialog import SettingsDialog
+    from gui.settings.dialog import SettingsDialog
     from tagger.resources import fast_model_path
 
     dialog = SettingsDialog(Settings(), ["Rock"])
@@ -690,7 +690,7 @@ def test_a_folder_of_every_format_is_listed_with_its_format_written_and_undone(q
 
 
 def test_genres_page_lists_values_with_their_canonical_names_and_saves_merges(qtbot):
-    from gui.settings_dialog import SettingsDialog
+    from gui.settings.dialog import SettingsDialog
 
     lists = [("hip hop",), ("Hip-Hop",), ("Hip-Hop", "Zeuhl Obscura")]
     dialog = SettingsDialog(Settings(), ["Rock"], genre_lists=lists)
@@ -730,7 +730,7 @@ def test_tidy_genre_spellings_rewrites_variants_and_keeps_decisions(qtbot, windo
 
 
 def test_learn_dialog_runs_learn_and_shows_why_nothing_was_learned(qtbot, tmp_path):
-    from gui.learn_dialog import LearnDialog
+    from gui.dialogs.learn import LearnDialog
 
     folder = tmp_path / "One genre"
     for i in range(3):
@@ -747,7 +747,7 @@ def test_learn_dialog_runs_learn_and_shows_why_nothing_was_learned(qtbot, tmp_pa
 def test_learn_dialog_summary_compares_with_the_model_in_use():
     from dataclasses import replace
 
-    from gui.learn_dialog import LearnDialog
+    from gui.dialogs.learn import LearnDialog
     from training.events import Learned
 
     report = Learned(checkpoint="learned.pt", labels=("Jazz", "Rock"), tracks={"Jazz": 40, "Rock": 60},
@@ -758,7 +758,7 @@ def test_learn_dialog_summary_compares_with_the_model_in_use():
 
 
 def test_detail_pane_shows_the_cover_of_the_selected_track(qtbot, tmp_path):
-    from gui.detail_pane import DetailPane
+    from gui.review.detail import DetailPane
     from tagger.review import ReviewItem
     from tagger.track import Fingerprint, Track
 
@@ -773,7 +773,7 @@ def test_detail_pane_shows_the_cover_of_the_selected_track(qtbot, tmp_path):
 
 
 def test_write_errors_for_files_changed_since_the_scan_offer_a_rescan(qtbot, tmp_path):
-    from gui.dialogs import ErrorListDialog
+    from gui.dialogs.errors import ErrorListDialog
 
     errors = [(tmp_path / "a.mp3", "changed since it was scanned; rescan it, or force the write"),
               (tmp_path / "b.mp3", "file is read-only")]

@@ -13,9 +13,9 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QStandardItemModel  # noqa: E402
 from PySide6.QtWidgets import QHeaderView, QTableView  # noqa: E402
 
-from gui.main_window import MainWindow  # noqa: E402
-from gui.table_columns import DEFAULT_WIDTHS, FIRST_COLUMNS, column_menu, place_new_columns  # noqa: E402
-from gui.track_model import HEADERS, Column, TrackTableModel  # noqa: E402
+from gui.main.window import MainWindow  # noqa: E402
+from gui.review.columns import DEFAULT_WIDTHS, FIRST_COLUMNS, column_menu, place_new_columns  # noqa: E402
+from gui.review.model import HEADERS, Column, TrackTableModel  # noqa: E402
 from tagger import paths  # noqa: E402
 from tagger.review import Review  # noqa: E402
 from tagger.review_store import ReviewStore  # noqa: E402

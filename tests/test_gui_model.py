@@ -14,7 +14,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QModelIndex, Qt  # noqa: E402
 from PySide6.QtTest import QAbstractItemModelTester  # noqa: E402
 
-from gui.track_model import (  # noqa: E402
+from gui.review.model import (  # noqa: E402
     Column,
     Filter,
     Role,

@@ -1,7 +1,7 @@
 """The progress events of `genrenet train` and `genrenet learn`, typed once for both sides.
 
 With --progress-json each command prints one JSON object per line on stdout, its "event" naming
-the kind; the app (gui/training_runner.py) reads them back. In Python, train() and learn() hand
+the kind; the app (gui/retrain/runner.py) reads them back. In Python, train() and learn() hand
 the same objects to their `progress` callback as plain dicts (Event.to_dict()).
 
     line = serialize(Epoch(epoch=1, ...))   # the trainer

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout
 
-from gui.delegates import ConfidenceDelegate, GenreDelegate
-from gui.table_columns import DEFAULT_WIDTHS, install_column_chooser, place_new_columns
-from gui.track_model import Column
+from gui.review.columns import DEFAULT_WIDTHS, install_column_chooser, place_new_columns
+from gui.review.delegates import ConfidenceDelegate, GenreDelegate
+from gui.review.model import Column
 
 
 def build_review_table(proxy: QSortFilterProxyModel, threshold: Callable[[], float],

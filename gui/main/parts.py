@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.table_columns import FIRST_COLUMNS, place_new_columns
+from gui.review.columns import FIRST_COLUMNS, place_new_columns
+from gui.review.model import Column
 from gui.tasks import Eta
-from gui.track_model import Column
 
 
 def filter_bar(filter_actions: dict) -> tuple[QHBoxLayout, dict, QLineEdit]:
@@ -127,7 +127,7 @@ class WelcomePage(QWidget):
 
 
 class ProblemsDock(QDockWidget):
-    """The files that could not be read, classified, written or undone (a gui.dialogs.ErrorsModel)."""
+    """The files that could not be read, classified, written or undone (a gui.dialogs.errors.ErrorsModel)."""
 
     activated = Signal(QModelIndex)  # a problem was double-clicked
 

@@ -41,7 +41,7 @@ class Column(IntEnum):
     NEW = 7
     FILE = 8
     FORMAT = 9
-    # appended, so a saved header state keeps meaning the same columns (gui.table_columns)
+    # appended, so a saved header state keeps meaning the same columns (gui.review.columns)
     TRACK = 10
     YEAR = 11
     DISC = 12

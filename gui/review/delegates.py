@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.track_model import Role
+from gui.review.model import Role
 
 LOW = QColor("#e53935")
 MID = QColor("#fb8c00")

@@ -35,18 +35,14 @@ from PySide6.QtWidgets import (
 )
 
 from gui.controller import AppController
-from gui.detail_pane import DetailPane
-from gui.dialogs import (
-    ErrorListDialog,
-    ErrorsModel,
-    HistoryDialog,
-    WriteSummaryDialog,
-    show_about,
-    show_shortcuts,
-)
+from gui.dialogs.about import show_about, show_shortcuts
+from gui.dialogs.errors import ErrorListDialog, ErrorsModel
+from gui.dialogs.history import HistoryDialog
+from gui.dialogs.write_summary import WriteSummaryDialog
 from gui.gc_guard import collect_on_ui_thread
-from gui.review_table import build_review_table
-from gui.track_model import (
+from gui.main.parts import Banner, ProblemsDock, StageStatus, WelcomePage, WindowState, filter_bar
+from gui.review.detail import DetailPane
+from gui.review.model import (
     FILTER_LABELS,
     FILTER_TIPS,
     Column,
@@ -54,7 +50,7 @@ from gui.track_model import (
     TrackFilterModel,
     TrackTableModel,
 )
-from gui.window_parts import Banner, ProblemsDock, StageStatus, WelcomePage, WindowState, filter_bar
+from gui.review.table import build_review_table
 from tagger import paths
 from tagger.ops import UndoOutcome, WriteOutcome
 from tagger.review import Review, ReviewCounts, Skip
@@ -759,7 +755,7 @@ class MainWindow(QMainWindow):
     # --- settings and retrain --------------------------------------------------------------
 
     def _on_settings(self, page: str | None = None) -> None:
-        from gui.settings_dialog import SettingsDialog
+        from gui.settings.dialog import SettingsDialog
 
         labels = list(self.controller.loaded_model.labels) if self.controller.loaded_model is not None else []
         dialog = SettingsDialog(self.settings, labels, self, current_folder=self.folder,
@@ -773,7 +769,7 @@ class MainWindow(QMainWindow):
         self._settings_dialog = None
 
     def _on_learn(self) -> None:
-        from gui.learn_dialog import LearnDialog
+        from gui.dialogs.learn import LearnDialog
 
         if self.folder is None:
             return

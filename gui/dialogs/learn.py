@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from gui.training_runner import TrainingRunner, train_command
+from gui.retrain.runner import TrainingRunner, train_command
 from tagger import paths
 from training import events
 

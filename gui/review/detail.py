@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.cover_art import CoverArt
+from gui.review.cover_art import CoverArt
+from gui.review.model import STATUS_COLORS, Row
 from gui.tasks import Task
-from gui.track_model import STATUS_COLORS, Row
 from tagger.features import FeatureConfig
 
 log = logging.getLogger(__name__)

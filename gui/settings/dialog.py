@@ -1,7 +1,7 @@
 """The settings dialog: one page per topic, each with paired load(settings) / save() -> changes.
 
 Pages only edit values; the Settings dataclass (tagger/settings.py) owns defaults, descriptions
-and validation. Every page is a gui.settings_page.Page; the Retrain page is gui/retrain_page.py.
+and validation. Every page is a gui.settings.page.Page; the Retrain page is gui/retrain/page.py.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui.gc_guard import collect_on_ui_thread
-from gui.retrain_page import RetrainPage
-from gui.settings_page import Page, hint
+from gui.retrain.page import RetrainPage
+from gui.settings.page import Page, hint
 from gui.tasks import Task
 from tagger import paths
 from tagger.review import WritePolicy

@@ -1,4 +1,4 @@
-"""Settings -> Retrain: train a model on a dataset in a separate process (gui/training_runner.py),
+"""Settings -> Retrain: train a model on a dataset in a separate process (gui/retrain/runner.py),
 with a live accuracy curve, and offer to use it when it is done."""
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.settings_page import Page, hint
-from gui.training_runner import TrainingRunner, train_command
+from gui.retrain.runner import TrainingRunner, train_command
+from gui.settings.page import Page, hint
 from tagger import paths
 from tagger.settings import Settings
 from training import events
