@@ -61,6 +61,10 @@ class Settings:
     genre_map: dict = _setting({}, "Model label -> genre name to write, overriding resources/genres.toml.")
     genre_merges: dict = _setting({}, "Genre spellings -> the genre name you want instead (Genres page, "
                                       "'Merge into'); your merges win over genrenet's genre tree.")
+    appearance: str = _setting(
+        "system", "Colours: system follows the desktop (its dark mode included); light or dark forces one. "
+                  "A change applies when genrenet next starts.",
+        choices=("system", "light", "dark"))
     recent_folders: tuple = _setting((), "Folders opened recently (newest first).")
 
     def to_dict(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import theme
 from gui.review.columns import FIRST_COLUMNS, place_new_columns
 from gui.review.model import Column
 from gui.tasks import Eta
@@ -62,8 +63,7 @@ class Banner(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("Banner")
-        self.setStyleSheet("#Banner { background: #fff3e0; border: 1px solid #ffb74d; border-radius: 4px; }"
-                           "#Banner QLabel { color: #5d4037; }")
+        self.setStyleSheet(theme.banner_style())
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -97,7 +97,7 @@ class WelcomePage(QWidget):
             "genrenet listens to each track, predicts its genre and shows the uncertain ones first.<br>"
             "Nothing is written until you review and press <b>Write</b>; every write can be undone.</p>")
         intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        intro.setStyleSheet("color: #555555;")
+        theme.style_label(intro, "muted")
         open_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder\u2026")
         open_button.clicked.connect(self.open_requested)
         self.recent_box = QVBoxLayout()
@@ -115,13 +115,19 @@ class WelcomePage(QWidget):
         if recent:
             title = QLabel("Recent folders")
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            title.setStyleSheet("color: #555555; font-weight: 600;")
+            theme.style_label(title, "muted")
+            bold = title.font()
+            bold.setBold(True)
+            title.setFont(bold)
             self.recent_box.addWidget(title)
         for folder in recent:
             b = QPushButton(folder)
             b.setFlat(True)
             b.setCursor(Qt.CursorShape.PointingHandCursor)
-            b.setStyleSheet("color: #1565c0; text-decoration: underline;")
+            theme.style_label(b, "link")
+            underlined = b.font()
+            underlined.setUnderline(True)
+            b.setFont(underlined)
             b.clicked.connect(lambda _=False, f=folder: self.folder_chosen.emit(f))
             self.recent_box.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
 

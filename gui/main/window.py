@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import theme
 from gui.controller import AppController
 from gui.dialogs.about import show_about, show_shortcuts
 from gui.dialogs.errors import ErrorListDialog, ErrorsModel
@@ -343,7 +344,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = self.stage_status.cancel_button
         self.counts_label = QLabel()
         self.model_label = QLabel()
-        self.model_label.setStyleSheet("color: #6b6b6b;")
+        theme.style_label(self.model_label, "muted")
         sb.addPermanentWidget(self.counts_label)
         sb.addPermanentWidget(self.model_label)
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QPainter,
     QPainterPath,
     QPen,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import theme
 from gui.retrain.runner import TrainingRunner, train_command
 from gui.settings.page import Page, hint
 from tagger import paths
@@ -41,7 +41,7 @@ from training.config import default as train_default  # `genrenet train`'s defau
 class CurveView(QWidget):
     """Live training curves: accuracy per epoch (train and validation), drawn with QPainter."""
 
-    SERIES = (("val_accuracy", "validation accuracy", QColor("#1e88e5")),)
+    SERIES = (("val_accuracy", "validation accuracy", "chart.line"),)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -65,14 +65,14 @@ class CurveView(QWidget):
         fg = self.palette().color(self.foregroundRole())
         left, top, right, bottom = 36, 8, self.width() - 10, self.height() - 22
         p.fillRect(self.rect(), self.palette().base())
-        p.setPen(QPen(QColor(0, 0, 0, 40)))
+        p.setPen(QPen(theme.shade(40)))
         for k in range(0, 11, 2):
             y = bottom - (bottom - top) * k / 10
             p.drawLine(QPointF(left, y), QPointF(right, y))
             p.setPen(fg)
             p.drawText(QRectF(0, y - 8, left - 4, 16), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                        f"{k * 10}%")
-            p.setPen(QPen(QColor(0, 0, 0, 40)))
+            p.setPen(QPen(theme.shade(40)))
         p.setPen(fg)
         step = max(1, round(self.epochs / 10))
         for e in range(0, self.epochs + 1, step):
@@ -85,7 +85,8 @@ class CurveView(QWidget):
                            bottom - (bottom - top) * max(0.0, min(1.0, value)))
 
         lx = left + 8
-        for key, name, color in self.SERIES:
+        for key, name, colour_name in self.SERIES:
+            color = theme.colour(colour_name)
             pts = self.points.get(key, [])
             if pts:
                 path = QPainterPath(xy(0, pts[0][1]) if len(pts) == 1 else xy(*pts[0]))

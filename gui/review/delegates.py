@@ -16,20 +16,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import theme
 from gui.review.model import Role
-
-LOW = QColor("#e53935")
-MID = QColor("#fb8c00")
-HIGH = QColor("#43a047")
 
 
 def confidence_color(confidence: float, threshold: float) -> QColor:
     """Green at or above the threshold; orange a little below; red well below."""
     if confidence >= threshold:
-        return HIGH
+        return theme.colour("confidence.high")
     if confidence >= threshold * 0.75:
-        return MID
-    return LOW
+        return theme.colour("confidence.mid")
+    return theme.colour("confidence.low")
 
 
 class ConfidenceDelegate(QStyledItemDelegate):
@@ -58,14 +55,14 @@ class ConfidenceDelegate(QStyledItemDelegate):
         text_w = 38
         bar = QRect(r.left(), r.top(), max(10, r.width() - text_w - 4), r.height())
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(0, 0, 0, 28))
+        painter.setBrush(theme.shade(28))
         painter.drawRoundedRect(bar, 3, 3)
         fill = QRect(bar)
         fill.setWidth(max(2, round(bar.width() * min(1.0, max(0.0, confidence)))))
         painter.setBrush(confidence_color(confidence, threshold))
         painter.drawRoundedRect(fill, 3, 3)
         tx = bar.left() + round(bar.width() * threshold)
-        painter.setPen(QColor(0, 0, 0, 110))
+        painter.setPen(theme.shade(110))
         painter.drawLine(tx, bar.top() - 2, tx, bar.bottom() + 2)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text

@@ -26,16 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import theme
 from gui.review.cover_art import CoverArt
-from gui.review.model import STATUS_COLORS, Row
+from gui.review.model import Row, status_colour
 from gui.tasks import Task
 from tagger.features import FeatureConfig
 
 log = logging.getLogger(__name__)
 
-PALETTE = [QColor(c) for c in ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa",
-                               "#00acc1", "#6d4c41", "#d81b60", "#7cb342", "#546e7a")]
-OTHER = QColor("#bdbdbd")
 MAX_COLUMNS = 2400  # spectrogram columns kept for display
 
 
@@ -72,7 +70,7 @@ def array_to_image(rgb32: np.ndarray) -> QImage:
 
 
 def color_for(index: int) -> QColor:
-    return PALETTE[index % len(PALETTE)]
+    return theme.SERIES[index % len(theme.SERIES)]
 
 
 class ProbabilityBars(QWidget):
@@ -111,9 +109,9 @@ class ProbabilityBars(QWidget):
                        fm.elidedText(name, Qt.TextElideMode.ElideRight, name_w - 6))
             bar_w = self.width() - name_w - pct_w
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(0, 0, 0, 25))
+            p.setBrush(theme.shade(25))
             p.drawRoundedRect(QRectF(name_w, y + 4, bar_w, row_h - 8), 3, 3)
-            p.setBrush(self._colors.get(name, OTHER))
+            p.setBrush(self._colors.get(name, theme.colour("genre.other")))
             p.drawRoundedRect(QRectF(name_w, y + 4, max(2.0, bar_w * prob), row_h - 8), 3, 3)
             p.setPen(self.palette().color(self.foregroundRole()))
             p.drawText(QRect(name_w + bar_w, y, pct_w, row_h),
@@ -185,12 +183,12 @@ class TimelineView(QWidget):
         p = QPainter(self)
         w = self.width()
         spec = QRect(0, 0, w, self.SPEC_H)
-        p.fillRect(spec, QColor("#1b1b1f"))
+        p.fillRect(spec, theme.colour("spectrogram.background"))
         if self._image is not None:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             p.drawImage(spec, self._image)
         else:
-            p.setPen(QColor("#cfcfcf"))
+            p.setPen(theme.colour("spectrogram.text"))
             p.drawText(spec, Qt.AlignmentFlag.AlignCenter, self._message)
         # window extents on the spectrogram
         p.setPen(QPen(QColor(255, 255, 255, 120), 1, Qt.PenStyle.DashLine))
@@ -215,7 +213,7 @@ class TimelineView(QWidget):
                 t += step
         # per-window predictions: stacked columns of the coloured genres, grey for the rest
         top = self.SPEC_H + self.AXIS_H + 4
-        p.fillRect(QRect(0, top, w, self.WIN_H), QColor(0, 0, 0, 18))
+        p.fillRect(QRect(0, top, w, self.WIN_H), theme.shade(18))
         probs = self._window_probs
         if probs is not None and len(self._starts) == len(probs):
             # each window's column reaches halfway to its neighbours, so the strip reads as
@@ -229,14 +227,14 @@ class TimelineView(QWidget):
                 shown = 0.0
                 for idx, name in self._labels:
                     h = float(row[idx]) * self.WIN_H
-                    p.fillRect(QRectF(x0, y - h, x1 - x0, h), self._colors.get(name, OTHER))
+                    p.fillRect(QRectF(x0, y - h, x1 - x0, h), self._colors.get(name, theme.colour("genre.other")))
                     y -= h
                     shown += float(row[idx])
                 h = max(0.0, 1.0 - shown) * self.WIN_H
-                p.fillRect(QRectF(x0, y - h, x1 - x0, h), OTHER)
+                p.fillRect(QRectF(x0, y - h, x1 - x0, h), theme.colour("genre.other"))
         if self._playhead is not None and self._duration > 0.001:
             x = self._x(self._playhead)
-            p.setPen(QPen(QColor("#00e5ff"), 2))
+            p.setPen(QPen(theme.colour("spectrogram.cursor"), 2))
             p.drawLine(QPointF(x, 0), QPointF(x, top + self.WIN_H))
 
 
@@ -301,14 +299,14 @@ class DetailPane(QFrame):
         self.subtitle.setWordWrap(True)
         self.path = QLabel()
         self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path.setStyleSheet("color: #6b6b6b;")
+        theme.style_label(self.path, "muted")
         self.path.setWordWrap(True)
         self.change = QLabel()
         self.change.setTextFormat(Qt.TextFormat.RichText)
         self.change.setWordWrap(True)
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c62828;")
+        theme.style_label(self.error, "error")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bars = ProbabilityBars()
         self.styles = QLabel()
@@ -407,7 +405,7 @@ class DetailPane(QFrame):
         self.title.setText(t.title or t.path.stem)
         self.subtitle.setText(" \u2014 ".join(x for x in (t.artist, t.album) if x) or "No artist or album tag")
         self.path.setText(f"{t.path} \u00b7 {t.format}" if t.format else str(t.path))
-        status_color = STATUS_COLORS[row.status].name()
+        status_color = status_colour(row.status).name()
         self.change.setText(f"{_html(t.current_genre or '(no genre)')} \u2192 "
                             f"<b>{_html(row.genre_text) or '(nothing)'}</b> &nbsp;"
                             f"<span style='color:{status_color}'>[{row.status.value}]</span>")
@@ -428,7 +426,7 @@ class DetailPane(QFrame):
             shown = [(int(i), row.top_names[k][0]) for k, i in enumerate(order) if k < len(row.top_names)]
             self.timeline.set_windows(t.duration or 0.0, self._features.window_seconds, pred.window_starts,
                                       pred.window_probabilities, shown, colors)
-            legend = [(name, colors[name]) for _, name in shown] + [("other", OTHER)]
+            legend = [(name, colors[name]) for _, name in shown] + [("other", theme.colour("genre.other"))]
             self.legend.set_items(legend)
         else:
             self.timeline.set_windows(t.duration or 0.0, self._features.window_seconds, (), None, [], {})

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
+from gui import theme
 from tagger.review import Review, ReviewCounts, ReviewItem, View, clean_genres
 from tagger.track import Decision, DecisionStatus, Track
 
@@ -88,14 +89,10 @@ class Role(IntEnum):
 Row = ReviewItem  # one table row
 
 
-STATUS_COLORS = {
-    DecisionStatus.PENDING: QColor("#9e9e9e"),
-    DecisionStatus.ACCEPTED: QColor("#2e7d32"),
-    DecisionStatus.REJECTED: QColor("#757575"),
-    DecisionStatus.EDITED: QColor("#1565c0"),
-    DecisionStatus.WRITTEN: QColor("#00897b"),
-    DecisionStatus.ERROR: QColor("#c62828"),
-}
+def status_colour(status: DecisionStatus) -> QColor:
+    return theme.colour(f"status.{status.value}")
+
+
 STATUS_GLYPHS = {
     DecisionStatus.PENDING: "",
     DecisionStatus.ACCEPTED: "\u2713",
@@ -112,7 +109,7 @@ def _status_icon(status: DecisionStatus) -> QIcon:
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    color = STATUS_COLORS[status]
+    color = status_colour(status)
     if status == DecisionStatus.PENDING:
         p.setPen(color)
         p.setBrush(Qt.BrushStyle.NoBrush)
@@ -140,12 +137,9 @@ class TrackTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.review = review
         self._sorted_by: tuple | None = None  # (column, order) while the rows are still in that order
-        self._icons: dict[DecisionStatus, QIcon] = {}
+        self._icons: dict[tuple[DecisionStatus, bool], QIcon] = {}  # (status, dark palette)
         self._italic = QFont()
         self._italic.setItalic(True)
-        self._warn_brush = QBrush(QColor("#e65100"))
-        self._error_brush = QBrush(QColor("#c62828"))
-        self._dim_brush = QBrush(QColor("#8a8a8a"))
 
     # --- Qt model interface ----------------------------------------------------------------
 
@@ -199,19 +193,20 @@ class TrackTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.DecorationRole and col == Column.STATUS:
-            icon = self._icons.get(row.status)
+            key = (row.status, theme.is_dark())
+            icon = self._icons.get(key)
             if icon is None:
-                icon = self._icons[row.status] = _status_icon(row.status)
+                icon = self._icons[key] = _status_icon(row.status)
             return icon
         if role == Qt.ItemDataRole.ForegroundRole:
             if row.status == DecisionStatus.ERROR and col in (Column.STATUS, Column.PREDICTED):
-                return self._error_brush
+                return QBrush(theme.colour("error"))
             if col == Column.ALBUM and row.album_note:
-                return self._warn_brush
+                return QBrush(theme.colour("warning"))
             if row.status == DecisionStatus.REJECTED:
-                return self._dim_brush
+                return QBrush(theme.colour("dim"))
             if col == Column.NEW and (not row.changes_file or row.status == DecisionStatus.PENDING):
-                return self._dim_brush
+                return QBrush(theme.colour("dim"))
             return None
         if role == Qt.ItemDataRole.FontRole and col == Column.NEW and row.status == DecisionStatus.EDITED:
             return self._italic

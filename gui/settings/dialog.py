@@ -12,7 +12,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import (
-    QColor,
     QDesktopServices,
     QStandardItem,
     QStandardItemModel,
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from gui import theme
 from gui.gc_guard import collect_on_ui_thread
 from gui.retrain.page import RetrainPage
 from gui.settings.page import Page, hint
@@ -287,7 +287,7 @@ class ModelPage(Page):
 
     def _on_summary_failed(self, message: str) -> None:
         self._problem = f"This model cannot be used: {message}"
-        self.info.setStyleSheet("color: #c62828;")
+        theme.style_label(self.info, "error")
         self.info.setText(self._problem)
 
 
@@ -385,7 +385,7 @@ class GenresPage(Page):
             for item in items[:3]:
                 item.setEditable(False)
             if v.is_variant:
-                shown.setForeground(QColor("#1565c0"))
+                shown.setForeground(theme.colour("link"))
             self.table_model.appendRow(items)
         variants = sum(1 for v in values if v.is_variant)
         unknown = sum(1 for v in values if not v.known)
@@ -436,7 +436,7 @@ class StoragePage(Page):
         open_cache.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.cache_dir()))))
         self.env_note = QLabel()
         self.env_note.setWordWrap(True)
-        self.env_note.setStyleSheet("color: #c62828;")
+        theme.style_label(self.env_note, "error")
         self.data = QLabel(str(paths.data_dir()))
         self.data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.config = QLabel(str(paths.config_dir()))

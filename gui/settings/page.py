@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import theme
 from tagger.settings import Settings
 
 
@@ -31,5 +32,5 @@ class Page(QWidget):
 def hint(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: #6b6b6b;")
+    theme.style_label(label, "muted")
     return label
