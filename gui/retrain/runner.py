@@ -5,7 +5,9 @@ TrainingRunner wraps QProcess: every progress line the trainer prints on stdout 
 `genrenet learn`; a kind the schema does not know comes as events.Unknown); other output as
 `output(str)`, kept in `tail` for the error message, and so is a garbled progress line, with why.
 `stop()` asks the process to end (SIGTERM, the trainer's clean stop) and kills it if it has not
-gone within a grace period. `finished(exit_code, cancelled)` always comes last.
+gone within a grace period; it never blocks (the UI thread must not wait on the trainer).
+`finished(exit_code, cancelled)` always comes last. With `start(..., raw=True)` (for
+`genrenet evaluate --json`) stdout is not read as progress lines but kept whole in `stdout`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class TrainingRunner(QObject):
         self._process: QProcess | None = None
         self._buffer = b""
         self._cancelled = False
+        self._raw: list[bytes] | None = None
         self.tail: deque[str] = deque(maxlen=40)  # last lines of non-JSON output, for errors
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
@@ -54,7 +57,12 @@ class TrainingRunner(QObject):
     def running(self) -> bool:
         return self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, args: list[str], program: list[str] | None = None) -> None:
+    @property
+    def stdout(self) -> str:
+        """Everything the last raw run printed on stdout."""
+        return b"".join(self._raw or []).decode("utf-8", "replace")
+
+    def start(self, args: list[str], program: list[str] | None = None, raw: bool = False) -> None:
         """Run `genrenet train ARGS --progress-json` (or `program + args` as given)."""
         if self.running:
             raise RuntimeError("training is already running")
@@ -63,6 +71,7 @@ class TrainingRunner(QObject):
             command.append("--progress-json")
         self._buffer = b""
         self._cancelled = False
+        self._raw = [] if raw else None
         self.tail.clear()
         proc = QProcess(self)
         proc.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
@@ -83,10 +92,15 @@ class TrainingRunner(QObject):
         self._kill_timer.start(GRACE_MS)
 
     def wait(self, ms: int = 10000) -> bool:
+        """Block until the process ends: for scripts and tests, never on the UI thread."""
         return self._process is None or self._process.waitForFinished(ms)
 
     def _on_stdout(self) -> None:
-        self._buffer += bytes(self._process.readAllStandardOutput())
+        data = bytes(self._process.readAllStandardOutput())
+        if self._raw is not None:
+            self._raw.append(data)
+            return
+        self._buffer += data
         *lines, self._buffer = self._buffer.split(b"\n")
         for raw in lines:
             self._line(raw.decode("utf-8", "replace").strip())
@@ -120,6 +134,8 @@ class TrainingRunner(QObject):
 
     def _on_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
         self._kill_timer.stop()
+        if self._process is not None:
+            self._on_stdout()  # what is still unread
         if self._buffer:
             self._line(self._buffer.decode("utf-8", "replace").strip())
             self._buffer = b""
