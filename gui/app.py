@@ -85,7 +85,7 @@ def run(folder: Path | None = None, screenshot: Path | None = None) -> int:
     app.setWindowIcon(app_icon())
     window = MainWindow()
     if screenshot is not None:
-        window._quiet = True
+        window.quiet = True
         shooter = Screenshooter(window, Path(screenshot))
         window.resize(1440, 860)
     window.show()
@@ -119,7 +119,7 @@ class Screenshooter:
         self._poll.timeout.connect(self._on_poll)
 
     def _on_classified(self) -> None:
-        self.window.select_first_needing_review()
+        self.window.views.select_first_needing_review()
         self._poll.start()
 
     def _on_poll(self) -> None:

@@ -17,7 +17,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
 
-from gui.main.window import MainWindow, WriteSummaryDialog  # noqa: E402
+from gui.dialogs.write_summary import WriteSummaryDialog  # noqa: E402
+from gui.main.window import MainWindow  # noqa: E402
 from gui.review.model import Column, Filter  # noqa: E402
 from tagger.settings import Settings, load_settings, save_settings  # noqa: E402
 from tagger.track import DecisionStatus  # noqa: E402
@@ -30,7 +31,7 @@ CLASSIFY_TIMEOUT = 180_000
 def window(qtbot, tiny_model_path):
     save_settings(Settings(model_path=str(tiny_model_path)))
     w = MainWindow()
-    w._quiet = True
+    w.quiet = True
     qtbot.addWidget(w)
     yield w
     w.close()
@@ -116,7 +117,7 @@ def test_write_summary_lists_old_and_new_genre_per_file(qtbot, tmp_path):
 
 def test_accept_and_reject_keys_on_the_table(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
@@ -134,7 +135,7 @@ def test_accept_and_reject_keys_on_the_table(qtbot, window, music_folder):
 
 def test_edit_undo_takes_back_the_last_decision_and_names_it(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     assert not window.act_undo_decision.isEnabled()
     window.table.selectRow(0)
     first = window.model.row_at(window.proxy.mapToSource(window.proxy.index(0, 0)).row())
@@ -167,7 +168,7 @@ def test_unreadable_file_shows_path_and_reason_and_the_rest_is_classified(qtbot,
     assert row.status == DecisionStatus.ERROR and row.error
     assert any(p == str(broken) for _, p, _ in window.errors_model.items)
     assert sum(r.prediction is not None for r in window.model.rows()) == 4
-    window._set_filter(Filter.ERRORS, user=True)
+    window.views.set_filter(Filter.ERRORS)
     assert window.proxy.rowCount() == 1
 
 
@@ -176,7 +177,7 @@ def test_bad_model_file_shows_reason_and_still_lists_files(qtbot, tmp_path, musi
     bad.write_bytes(b"not a model")
     save_settings(Settings(model_path=str(bad)))
     w = MainWindow()
-    w._quiet = True
+    w.quiet = True
     qtbot.addWidget(w)
     open_and_classify(qtbot, w, music_folder)
     assert w.banner.isVisibleTo(w)
@@ -250,7 +251,7 @@ def test_dropping_a_folder_opens_it(qtbot, window, music_folder):
 
 def test_detail_pane_shows_probabilities_and_spectrogram(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     window.table.selectRow(0)
     qtbot.waitUntil(lambda: window.detail.current_row() is window.model.row_at(
         window.proxy.mapToSource(window.proxy.index(0, 0)).row()))
@@ -261,7 +262,7 @@ def test_detail_pane_shows_probabilities_and_spectrogram(qtbot, window, music_fo
 
 def test_review_order_is_least_confident_first_after_classification(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     shown = [window.model.rows()[r] for r in window.proxy.source_rows(range(window.proxy.rowCount()))]
     confidences = [r.confidence for r in shown if r.confidence is not None]
     assert len(confidences) >= 2
@@ -270,7 +271,7 @@ def test_review_order_is_least_confident_first_after_classification(qtbot, windo
 
 def test_sorting_by_confidence_orders_rows(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     window.table.sortByColumn(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
     values = [window.proxy.index(r, Column.CONFIDENCE).data(0x0100 + 3) for r in range(window.proxy.rowCount())]
     assert values == sorted(values)
@@ -294,7 +295,7 @@ def test_genre_editor_offers_model_genres_and_takes_free_text(qtbot, window, mus
     from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem
 
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     index = window.proxy.index(0, Column.NEW)
     editor = window.genre_delegate.createEditor(window.table.viewport(), QStyleOptionViewItem(), index)
     assert isinstance(editor, QComboBox)
@@ -308,7 +309,7 @@ def test_genre_editor_offers_model_genres_and_takes_free_text(qtbot, window, mus
 
 def test_play_button_loads_the_selected_file(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     window.table.selectRow(0)
     qtbot.waitUntil(lambda: window.detail.current_row() is not None)
     qtbot.waitUntil(window.detail.spectrogram_ready, timeout=30_000)
@@ -328,7 +329,7 @@ def test_file_changed_since_scan_is_a_per_file_error_and_others_are_written(qtbo
     with changed.open("ab") as fh:  # someone else touches the file after the scan
         fh.write(b"\0" * 10)
     with qtbot.waitSignal(window.write_finished, timeout=60_000):
-        window.start_write(window.model.decisions())
+        window.writes.start_write(window.model.decisions())
     assert tcon(other) == ["Noise"]
     assert tcon(changed) is None
     row = row_of(window, changed)
@@ -338,7 +339,7 @@ def test_file_changed_since_scan_is_a_per_file_error_and_others_are_written(qtbo
 
 
 def test_storage_page_round_trips_the_cache_folder(qtbot, tmp_path):
-    from gui.settings.dialog import StoragePage
+    from gui.settings.storage_page import StoragePage
 
     page = StoragePage()
     qtbot.addWidget(page)
@@ -350,7 +351,7 @@ def test_storage_page_round_trips_the_cache_folder(qtbot, tmp_path):
 
 
 def test_storage_page_reset_means_the_default_cache_folder(qtbot, tmp_path):
-    from gui.settings.dialog import StoragePage
+    from gui.settings.storage_page import StoragePage
 
     page = StoragePage()
     qtbot.addWidget(page)
@@ -405,7 +406,7 @@ def test_review_decisions_survive_quitting_and_reopening_the_folder(qtbot, windo
     window.close()
 
     again = MainWindow()
-    again._quiet = True
+    again.quiet = True
     qtbot.addWidget(again)
     open_and_classify(qtbot, again, music_folder)
     assert row_of(again, tone).status == DecisionStatus.ACCEPTED
@@ -417,7 +418,7 @@ def test_review_decisions_survive_quitting_and_reopening_the_folder(qtbot, windo
 
 def _write_in_app(qtbot, window, decisions) -> None:
     with qtbot.waitSignal(window.write_finished, timeout=CLASSIFY_TIMEOUT):
-        window.start_write(decisions)
+        window.writes.start_write(decisions)
 
 
 def _genres_by_name(folder: Path) -> dict[str, list[str] | None]:
@@ -524,7 +525,7 @@ def test_editing_the_genre_of_a_multi_selection_changes_every_selected_row(qtbot
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     window.table.selectAll()
     index = window.proxy.index(1, Column.NEW)
     editor = window.genre_delegate.createEditor(window.table.viewport(), QStyleOptionViewItem(), index)
@@ -547,7 +548,7 @@ def test_undo_last_write_says_how_many_files_and_is_off_when_nothing_can_be_undo
     _write_in_app(qtbot, window, window.model.decisions())
     assert window.act_undo.isEnabled() and "(2 files)" in window.act_undo.text()
     with qtbot.waitSignal(window.undo_finished, timeout=CLASSIFY_TIMEOUT):
-        window._on_undo()  # quiet in tests: no question asked
+        window.writes.undo_last()  # quiet in tests: no question asked
     assert not window.act_undo.isEnabled()
     assert tcon(music_folder / "Artist B" / "03 tone.mp3") is None
 
@@ -561,10 +562,10 @@ def test_an_unreadable_file_takes_no_accept_or_reject(qtbot, window, music_folde
     broken = music_folder / "Artist B" / "broken.mp3"
     broken.write_bytes(b"this is not audio")
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     window.table.clearSelection()
     window.table.selectRow(window.proxy.mapFromSource(window.model.index(window.model.row_of(broken), 0)).row())
-    window._update_actions()
+    window.update_actions()
     assert not window.act_accept.isEnabled() and not window.act_reject.isEnabled()
 
 
@@ -579,7 +580,7 @@ def test_help_lists_the_shortcuts_and_about_shows_the_version(window):
 
 def test_a_view_or_search_that_shows_nothing_says_so(qtbot, window, music_folder):
     open_and_classify(qtbot, window, music_folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     window.search.setText("no such track anywhere")
     qtbot.waitUntil(lambda: window.proxy.rowCount() == 0)
     qtbot.waitUntil(lambda: window.empty_note.isVisibleTo(window))
@@ -587,7 +588,7 @@ def test_a_view_or_search_that_shows_nothing_says_so(qtbot, window, music_folder
     window.search.setText("")
     qtbot.waitUntil(lambda: window.proxy.rowCount() == 4)
     assert not window.empty_note.isVisibleTo(window)
-    window._set_filter(Filter.ERRORS, user=True)
+    window.views.set_filter(Filter.ERRORS)
     qtbot.waitUntil(lambda: window.empty_note.isVisibleTo(window))
     assert window.empty_note.text() == "No tracks in Errors. Choose All to see every file."
 
@@ -653,7 +654,7 @@ def test_tidy_genre_spellings_rewrites_variants_and_keeps_decisions(qtbot, windo
     make_track(folder / "a.mp3", genre="hip hop", title="A")
     make_track(folder / "b.flac", kind="noise", genre="Rock", title="B")
     open_and_classify(qtbot, window, folder)
-    window._set_filter(Filter.ALL, user=True)
+    window.views.set_filter(Filter.ALL)
     b = window.model.row_of(folder / "b.flac")
     window.model.reject([b])
     accept_next_dialog(WriteSummaryDialog)

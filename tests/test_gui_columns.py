@@ -144,7 +144,7 @@ def ui_state() -> QSettings:
 
 def make_window(qtbot) -> MainWindow:
     w = MainWindow()
-    w._quiet = True
+    w.quiet = True
     qtbot.addWidget(w)
     return w
 
