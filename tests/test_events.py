@@ -127,13 +127,3 @@ def test_the_app_reads_progress_lines_with_the_schema(qtbot):
     assert output[0] == "loading the backbone"
     assert output[1].startswith("unreadable progress line: 'fold' event has no 'test_clips'")
     assert list(runner.tail) == output
-
-
-def test_the_retrain_page_shows_the_training_defaults(qtbot):
-    from gui.settings.dialog import RetrainPage
-    from training.config import default
-
-    page = RetrainPage()
-    qtbot.addWidget(page)
-    assert page.epochs.value() == default("epochs")
-    assert page.arch.currentData() == default("arch")
