@@ -278,6 +278,27 @@ def test_closing_while_training_asks_and_closes_once_stopped(qtbot, tmp_path, fa
     assert not w.isVisible() and not w.running
 
 
+def test_quitting_the_app_while_training_stops_the_trainer_then_quits(qtbot, tmp_path, fake, current_model,
+                                                                      monkeypatch):
+    from gui.main.window import MainWindow
+
+    monkeypatch.setenv("FAKE_EPOCH_S", "0.3")
+    main = MainWindow()
+    main.quiet = True
+    qtbot.addWidget(main)
+    main.show()
+    w = make_window(qtbot, tmp_path, fake, current_model, STOP_AND_CLOSE)
+    main.tools.retrain_window = w
+    w.epochs.setValue(100)
+    w.show()
+    with qtbot.waitSignal(w.runner.event, timeout=30_000):
+        w.start_button.click()
+    main.close()
+    assert main.isVisible() and w.closing, "the app waits for the trainer it was asked to stop"
+    qtbot.waitUntil(lambda: not main.isVisible(), timeout=30_000)
+    assert not w.running and not w.isVisible()
+
+
 def test_scores_count_unknown_genres_as_wrong_and_refuse_different_clips():
     new = Score.from_summary({"accuracy": 0.75, "clips": 8, "skipped": [["/a.mp3", "unreadable audio"]]})
     current = Score.from_summary({"accuracy": 0.5, "clips": 6, "skipped": [

@@ -16,6 +16,7 @@ class Tools:
         self.settings_dialog = None  # while open (tests reach into it)
         self.learn_dialog = None
         self.retrain_window = None  # one, raised when asked again
+        self._quit_when_stopped = False
 
     def settings(self, page: str | None = None) -> None:
         from gui.settings.dialog import SettingsDialog
@@ -47,19 +48,31 @@ class Tools:
         from gui.retrain.window import RetrainWindow
 
         if self.retrain_window is None:
-            model_path = self.window.settings.model_path
-            self.retrain_window = RetrainWindow(self.window.folder, Path(model_path) if model_path else None)
+            self.retrain_window = RetrainWindow(self.window.folder, self._model_in_use())
             self.retrain_window.model_chosen.connect(self.use_model)
+        else:
+            self.retrain_window.set_current(self.window.folder, self._model_in_use())
         self.retrain_window.show()
         self.retrain_window.raise_()
         self.retrain_window.activateWindow()
 
+    def _model_in_use(self) -> Path | None:
+        path = self.window.settings.model_path
+        return Path(path) if path else None  # None: the shipped default
+
     def use_model(self, path: str) -> None:
         """'Use this model' (Retrain, Learn): switch now and classify the folder again."""
         self.window.apply_settings(self.window.settings.with_changes(model_path=path))
+        if self.retrain_window is not None:
+            self.retrain_window.set_current(self.window.folder, self._model_in_use())
 
     def close(self) -> bool:
-        """Before the app quits: a running training may stop (asked); False keeps the app open."""
-        if self.retrain_window is None:
+        """Before the app quits: a running training stops if the user says so, and the app quits
+        once the trainer is gone; False keeps the app open meanwhile."""
+        rw = self.retrain_window
+        if rw is None or rw.close():
             return True
-        return self.retrain_window.close()
+        if rw.closing and not self._quit_when_stopped:
+            self._quit_when_stopped = True
+            rw.finished.connect(lambda *_: self.window.close())
+        return False
