@@ -32,6 +32,7 @@ class CoverArt(QLabel):
         self._cache: OrderedDict[Path, QPixmap | None] = OrderedDict()
         self._wanted: Path | None = None
         self._task: Task | None = None
+        self._task_path: Path | None = None
         self.hide()
 
     def show_for(self, path: Path | None) -> None:
@@ -46,7 +47,9 @@ class CoverArt(QLabel):
         if self._task is not None and not self._task.finished:
             self._task.cancel()
         task = Task(cover_job, path, name="cover art")
-        task.succeeded.connect(self._on_cover)  # a bound method: dropped with the widget
+        task.succeeded.connect(self._on_cover)  # bound methods: dropped with the widget
+        task.failed.connect(self._on_failed)
+        self._task_path = path
         self._task = task.start()
 
     def _on_cover(self, result: tuple[Path, bytes | None]) -> None:
@@ -62,6 +65,12 @@ class CoverArt(QLabel):
             self._cache.popitem(last=False)
         if path == self._wanted:
             self._display(pixmap)
+
+    def _on_failed(self, _message: str) -> None:
+        """read_cover gives None for what it cannot read; a failure anyway is no cover either,
+        never the previous track's picture left beside this one's title."""
+        if self._task_path is not None and self._task_path == self._wanted:
+            self._display(None)
 
     def _display(self, pixmap: QPixmap | None) -> None:
         if pixmap is None:
