@@ -721,3 +721,14 @@ def test_write_errors_for_files_changed_since_the_scan_offer_a_rescan(qtbot, tmp
     plain = ErrorListDialog("Some files were not written", errors[1:])
     qtbot.addWidget(plain)
     assert not hasattr(plain, "rescan_button")
+
+
+def test_selecting_several_rows_shows_their_summary_and_one_row_its_track(qtbot, window, music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window.views.set_filter(Filter.ALL)
+    window.table.selectAll()
+    qtbot.waitUntil(lambda: len(window.detail.current_rows()) == 4, timeout=5000)
+    assert window.detail.title.text() == "4 tracks selected"
+    window.decisions.select(0)
+    qtbot.waitUntil(lambda: window.detail.current_row() is not None, timeout=5000)
+    assert window.detail.current_row().track.path == window.model.row_at(window.decisions.selected_rows()[0]).track.path

@@ -97,17 +97,19 @@ class Views:
         self._detail_timer.start()
 
     def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles=()) -> None:
-        row = self.window.detail.current_row()
-        i = None if row is None else self.window.model.row_of(row.track.path)
+        shown = self.window.detail.current_rows()
+        if len(shown) > 1:  # the summary of a multi-selection recounts
+            self._detail_timer.start()
+            return
+        i = self.window.model.row_of(shown[0].track.path) if shown else None
         if i is not None and top.row() <= i <= bottom.row():
             self._detail_timer.start()
 
     def show_detail(self) -> None:
+        """One selected track in full; several as a summary; none: the current row, if any."""
         w = self.window
-        index = w.table.currentIndex()
         rows = w.decisions.selected_rows()
-        if index.isValid():
-            src = w.proxy.mapToSource(index).row()
-            w.detail.set_row(w.model.row_at(src) if (not rows or src in rows) else w.model.row_at(rows[0]))
-        else:
-            w.detail.set_row(w.model.row_at(rows[0]) if rows else None)
+        index = w.table.currentIndex()
+        if not rows and index.isValid():
+            rows = [w.proxy.mapToSource(index).row()]
+        w.detail.set_rows([w.model.row_at(r) for r in rows])
