@@ -131,6 +131,7 @@ class ReviewItem:
     styles: list[tuple[str, float]] = field(default_factory=list)  # under `predicted`, likeliest first
     album_majority: str | None = None
     album_note: str | None = None
+    album_verdict: AlbumVerdict | None = None  # its album's vote (Review.update_albums); None: no album vote
     tag_disagrees: bool = False  # confident, and unrelated to every genre the file carries (Review._derive)
     _hay: str | None = None
     _hay_key: tuple | None = None
@@ -605,6 +606,7 @@ class Review:
         flagged = 0
         for it in self.items:
             verdict = verdicts.get(it.track.path)
+            it.album_verdict = verdict
             it.album_majority = verdict.majority if verdict else None
             it.album_note, it._summary = None, None
             if verdict and it.predicted != verdict.majority:
@@ -705,6 +707,7 @@ class AlbumVerdict:
     majority: str
     votes: int  # tracks predicted as the majority genre
     size: int  # classified tracks in the album
+    tally: tuple[tuple[str, int], ...] = ()  # (genre, tracks) for every genre predicted, the majority first
 
 
 def album_majorities(predictions: Iterable[tuple[Track, str, float]]) -> dict[Path, AlbumVerdict]:
@@ -728,7 +731,8 @@ def album_majorities(predictions: Iterable[tuple[Track, str, float]]) -> dict[Pa
         weight: dict[str, float] = defaultdict(float)
         for _, genre, confidence in members:
             weight[genre] += confidence
-        majority = max(votes, key=lambda g: (votes[g], weight[g]))
-        verdict = AlbumVerdict(majority, votes[majority], len(members))
+        tally = tuple(sorted(votes.items(), key=lambda gv: (-gv[1], -weight[gv[0]])))
+        majority = tally[0][0]
+        verdict = AlbumVerdict(majority, votes[majority], len(members), tally)
         verdicts.update((track.path, verdict) for track, _, _ in members)
     return verdicts

@@ -53,6 +53,22 @@ def test_one_track_marked_compilation_makes_the_whole_album_one():
     assert album_majorities(votes(*tracks)) == {}
 
 
+def test_a_verdict_tallies_every_genre_the_album_was_predicted_as_the_majority_first():
+    tracks = [track(f"/m/x/{i}.mp3") for i in range(6)]
+    genres = ["Pop", "Rock", "Jazz", "Rock", "Jazz", "Rock"]
+    confidence = [0.9, 0.5, 0.9, 0.5, 0.9, 0.5]
+    verdict = album_majorities(list(zip(tracks, genres, confidence, strict=True)))[tracks[0].path]
+    assert (verdict.majority, verdict.votes, verdict.size) == ("Rock", 3, 6)
+    assert verdict.tally == (("Rock", 3), ("Jazz", 2), ("Pop", 1))
+
+
+def test_a_tie_in_the_tally_goes_to_the_surer_genre_as_the_majority_does():
+    tracks = [track(f"/m/x/{i}.mp3") for i in range(4)]
+    verdict = album_majorities(list(zip(tracks, ["Rock", "Jazz", "Rock", "Jazz"], [0.5, 0.9, 0.5, 0.9],
+                                        strict=True)))[tracks[0].path]
+    assert verdict.majority == "Jazz" and verdict.tally == (("Jazz", 2), ("Rock", 2))
+
+
 def test_a_compilation_does_not_take_a_verdict_from_an_album_in_another_folder():
     various = [track(f"/m/va/{i}.mp3", compilation=True) for i in range(3)]
     band = [track(f"/m/band/{i}.mp3") for i in range(3)]
@@ -71,6 +87,9 @@ def test_the_review_flags_no_track_of_a_compilation(tmp_path):
         assert review.update_albums() == 1  # the odd one out of "Blue" only
         assert [it.album_majority for it in review.items[:3]] == [None] * 3
         assert review.items[5].album_note and review.items[5].album_majority == "Jazz"
+        assert [it.album_verdict for it in review.items[:3]] == [None] * 3
+        assert review.items[3].album_verdict is review.items[5].album_verdict
+        assert review.items[5].album_verdict.votes == 2
         assert review.use_album_majority(range(3)) == []
 
 

@@ -9,7 +9,7 @@ from functools import partial
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QHeaderView, QMenu
 
-from gui.review.model import HEADERS, Column
+from gui.review.schema import HEADERS, Column
 
 DEFAULT_WIDTHS = {
     Column.STATUS: 90, Column.TITLE: 180, Column.ARTIST: 120, Column.ALBUM: 130, Column.CURRENT: 100,

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import theme
-from gui.review.model import Role
+from gui.review.schema import Role
 
 
 def confidence_color(confidence: float, threshold: float) -> QColor:

@@ -10,122 +10,28 @@ the source model with Python's sort (one key per row) instead of a comparator pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from enum import IntEnum
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QFont, QIcon
 
 from gui import theme
-from tagger.review import Review, ReviewCounts, ReviewItem, View, clean_genres
+from gui.review.filters import FILTER_LABELS, FILTER_TIPS, Filter, TrackFilterModel
+from gui.review.schema import HEADER_TIPS, HEADERS, Column, Role, Row
+from gui.review.sorting import album_group_order, sort_key, sorted_rows
+from gui.review.status import STATUS_GLYPHS, status_colour, status_icon
+from tagger.review import Review, ReviewCounts, clean_genres
 from tagger.track import Decision, DecisionStatus, Track
 
+# Where the window, the detail pane and the tests import them from (their own modules since the split).
+__all__ = [
+    "FILTER_LABELS", "FILTER_TIPS", "HEADERS", "HEADER_TIPS", "STATUS_GLYPHS", "Column", "Filter", "Role", "Row",
+    "TrackFilterModel", "TrackTableModel", "split_genres", "status_colour",
+]
+
 _ModelIndex = QModelIndex | QPersistentModelIndex
-
-
-class Column(IntEnum):
-    STATUS = 0
-    TITLE = 1
-    ARTIST = 2
-    ALBUM = 3
-    CURRENT = 4
-    PREDICTED = 5
-    CONFIDENCE = 6
-    NEW = 7
-    FILE = 8
-    FORMAT = 9
-    # appended, so a saved header state keeps meaning the same columns (gui.review.columns)
-    TRACK = 10
-    YEAR = 11
-    DISC = 12
-    ALBUM_ARTIST = 13
-
-
-HEADERS = {
-    Column.STATUS: "Status",
-    Column.TITLE: "Title",
-    Column.ARTIST: "Artist",
-    Column.ALBUM: "Album",
-    Column.CURRENT: "Current genre",
-    Column.PREDICTED: "Predicted genre",
-    Column.CONFIDENCE: "Confidence",
-    Column.NEW: "Genre to write",
-    Column.FILE: "File",
-    Column.FORMAT: "Format",
-    Column.TRACK: "Track",
-    Column.YEAR: "Year",
-    Column.DISC: "Disc",
-    Column.ALBUM_ARTIST: "Album artist",
-}
-
-HEADER_TIPS = {
-    Column.CURRENT: "The genre the file carries today",
-    Column.PREDICTED: "What the model hears, with its confidence in the next column",
-    Column.NEW: "What will be written when you accept the row (double-click or F2 to edit)",
-    Column.STATUS: "pending, accepted, rejected, edited, written or error",
-}
-
-
-class Role(IntEnum):
-    """Custom data roles; views, delegates and the proxy read rows through these."""
-
-    ROW = Qt.ItemDataRole.UserRole + 1  # the Row object
-    SORT = Qt.ItemDataRole.UserRole + 2  # a sort key for the column
-    CONFIDENCE = Qt.ItemDataRole.UserRole + 3  # float or None
-    STATUS = Qt.ItemDataRole.UserRole + 4  # DecisionStatus
-    PATH = Qt.ItemDataRole.UserRole + 5  # Path
-    NEEDS_REVIEW = Qt.ItemDataRole.UserRole + 6  # bool
-    ALBUM_NOTE = Qt.ItemDataRole.UserRole + 7  # str or None: disagrees with its album
-
-
-Row = ReviewItem  # one table row
-
-
-def status_colour(status: DecisionStatus) -> QColor:
-    return theme.colour(f"status.{status.value}")
-
-
-STATUS_GLYPHS = {
-    DecisionStatus.PENDING: "",
-    DecisionStatus.ACCEPTED: "\u2713",
-    DecisionStatus.REJECTED: "\u2715",
-    DecisionStatus.EDITED: "\u270e",
-    DecisionStatus.WRITTEN: "\u2714",
-    DecisionStatus.ERROR: "!",
-}
-
-
-def _status_icon(status: DecisionStatus) -> QIcon:
-    size = 14
-    pix = QPixmap(size, size)
-    pix.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pix)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    color = status_colour(status)
-    if status == DecisionStatus.PENDING:
-        p.setPen(color)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawEllipse(2, 2, size - 4, size - 4)
-    else:
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(color)
-        p.drawEllipse(1, 1, size - 2, size - 2)
-        p.setPen(QColor("white"))
-        font = QFont()
-        font.setPixelSize(10)
-        font.setBold(True)
-        p.setFont(font)
-        p.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, STATUS_GLYPHS[status])
-    p.end()
-    return QIcon(pix)
+_MAX_RUNS = 64  # dataChanged signals per change at most (TrackTableModel._changed)
 
 
 class TrackTableModel(QAbstractTableModel):
@@ -137,6 +43,8 @@ class TrackTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.review = review
         self._sorted_by: tuple | None = None  # (column, order) while the rows are still in that order
+        self._before_albums: dict[Path, int] | None = None  # in album order: each row's place before
+        self._asked_sort: tuple | None = None  # (column, order) asked for while in album order
         self._icons: dict[tuple[DecisionStatus, bool], QIcon] = {}  # (status, dark palette)
         self._italic = QFont()
         self._italic.setItalic(True)
@@ -177,7 +85,7 @@ class TrackTableModel(QAbstractTableModel):
         if role == Role.ROW:
             return row
         if role == Role.SORT:
-            return _sort_key(row, Column(col))
+            return sort_key(row, Column(col))
         if role == Role.CONFIDENCE:
             return row.confidence
         if role == Role.STATUS:
@@ -196,7 +104,7 @@ class TrackTableModel(QAbstractTableModel):
             key = (row.status, theme.is_dark())
             icon = self._icons.get(key)
             if icon is None:
-                icon = self._icons[key] = _status_icon(row.status)
+                icon = self._icons[key] = status_icon(row.status)
             return icon
         if role == Qt.ItemDataRole.ForegroundRole:
             if row.status == DecisionStatus.ERROR and col in (Column.STATUS, Column.PREDICTED):
@@ -224,26 +132,52 @@ class TrackTableModel(QAbstractTableModel):
         return True
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Reorder rows by one key per row; selections and persistent indexes follow."""
-        items = self.review.items
-        if not 0 <= column < len(Column) or not items or self._sorted_by == (column, order):
+        """Reorder rows by one key per row; selections and persistent indexes follow. In album
+        order (set_album_order) the rows stay grouped by album and the sort waits for its end."""
+        if not 0 <= column < len(Column):
             return
+        if self._before_albums is not None:
+            self._asked_sort = (column, order)
+            return
+        if self.review.items and self._sorted_by != (column, order):
+            self._reorder(sorted_rows(self.review.items, Column(column), order))
+            self._sorted_by = (column, order)
+
+    def set_album_order(self, on: bool) -> None:
+        """While on (the album view, gui.review.album_view), rows are listed album by album in disc
+        and track order whatever sort is asked; off again, the last sort asked meanwhile is done,
+        else the rows come back in the order they had before."""
+        if on == (self._before_albums is not None):
+            return
+        if on:
+            self._before_albums = {r.track.path: i for i, r in enumerate(self.review.items)}
+            self._asked_sort = None
+            self._keep_album_order()
+            return
+        rank, asked = self._before_albums, self._asked_sort
+        self._before_albums = self._asked_sort = self._sorted_by = None
+        if asked is not None:
+            self.sort(*asked)
+        elif self.review.items:
+            last = len(rank)  # rows added meanwhile: after the others, as they were added
+            self._reorder(sorted(self.review.items, key=lambda r: rank.get(r.track.path, last)))
+
+    def _keep_album_order(self) -> None:
+        """In album order: put the rows (new, or with new tags) back in it."""
+        if self._before_albums is not None and self.review.items:
+            self._sorted_by = None  # in no column's order
+            self._reorder(sorted(self.review.items, key=lambda r: album_group_order(r.track)))
+
+    def _reorder(self, items: list[Row]) -> None:
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        rows_before = [items[i.row()] for i in persistent]
-        col = Column(column)
-        # rows equal in the column keep album order (stable sort), ascending in both directions
-        keyed = sorted(items, key=_album_order) if col in _IN_ALBUM_ORDER else list(items)
-        keyed.sort(key=lambda r: _sort_key(r, col), reverse=order == Qt.SortOrder.DescendingOrder)
-        if order == Qt.SortOrder.DescendingOrder:
-            # keep empty values last in both orders
-            keyed = [r for r in keyed if not _is_empty(r, col)] + [r for r in keyed if _is_empty(r, col)]
-        items[:] = keyed
+        rows_before = [self.review.items[i.row()] for i in persistent]
+        self.review.items[:] = items
         self.review.reindex()
-        new_indexes = [self.index(self.review.index_of(r.track.path), i.column()) for r, i in zip(rows_before, persistent, strict=True)]
+        new_indexes = [self.index(self.review.index_of(r.track.path), i.column())
+                       for r, i in zip(rows_before, persistent, strict=True)]
         self.changePersistentIndexList(persistent, new_indexes)
         self.layoutChanged.emit()
-        self._sorted_by = (column, order)
 
     # --- display ---------------------------------------------------------------------------
 
@@ -348,6 +282,7 @@ class TrackTableModel(QAbstractTableModel):
         self.review.set_tracks(tracks)
         self._sorted_by = None
         self.endResetModel()
+        self._keep_album_order()
 
     def add_tracks(self, tracks: Sequence[Track]) -> None:
         """Append rows in one insert (the scan streams tracks in batches)."""
@@ -391,7 +326,8 @@ class TrackTableModel(QAbstractTableModel):
 
     def refresh_tracks(self, tracks: Sequence[Track]) -> None:
         """Files were written or restored: show their tags and stored decisions now."""
-        self._changed(self.review.refresh(tracks))
+        if self._changed(self.review.refresh(tracks)):
+            self._keep_album_order()  # an album, disc or track number may be new
 
     def mark_errors(self, errors: Sequence[tuple[Path, str]]) -> None:
         self._changed(self.review.mark_errors(errors))
@@ -399,25 +335,30 @@ class TrackTableModel(QAbstractTableModel):
     def update_albums(self) -> int:
         flagged = self.review.update_albums()
         self._emit_all_changed()
+        self._keep_album_order()  # rows added since are in it now
         return flagged
 
     # --- internals -------------------------------------------------------------------------
 
     def _changed(self, rows: list[int]) -> int:
-        """One dataChanged per contiguous run of rows; returns how many rows changed."""
+        """One dataChanged per contiguous run of rows (one for their whole span past _MAX_RUNS
+        runs: each Python emit costs, and PySide 6.12 on Python 3.11 drops a reference to True
+        per emit); returns how many rows changed."""
         if not rows:
             return 0
         self._sorted_by = None
         rows = sorted(set(rows))
         last_col = len(Column) - 1
-        start = prev = rows[0]
-        for i in rows[1:] + [None]:
-            if i is not None and i == prev + 1:
-                prev = i
-                continue
-            self.dataChanged.emit(self.index(start, 0), self.index(prev, last_col))
-            if i is not None:
-                start = prev = i
+        runs = [(rows[0], rows[0])]
+        for i in rows[1:]:
+            if i == runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], i)
+            else:
+                runs.append((i, i))
+        if len(runs) > _MAX_RUNS:
+            runs = [(rows[0], rows[-1])]
+        for start, end in runs:
+            self.dataChanged.emit(self.index(start, 0), self.index(end, last_col))
         return len(rows)
 
     def _emit_all_changed(self) -> None:
@@ -431,141 +372,7 @@ def split_genres(text: str) -> tuple[str, ...]:
     return clean_genres(text.replace("\u0000", ";").split(";"))
 
 
-_STATUS_ORDER = {s: i for i, s in enumerate(
-    (DecisionStatus.ERROR, DecisionStatus.PENDING, DecisionStatus.EDITED, DecisionStatus.ACCEPTED,
-     DecisionStatus.REJECTED, DecisionStatus.WRITTEN))}
-
-
-def _text_key(value: str | None) -> tuple[int, str]:
-    return (0, value.casefold()) if value else (1, "")
-
-
-def _number_key(value: int | None) -> tuple[int, int]:
-    return (0, value) if value else (1, 0)
-
-
 def _track_text(t: Track) -> str:
     if not t.track_number:
         return ""
     return f"{t.track_number}/{t.track_total}" if t.track_total else str(t.track_number)
-
-
-# Sorting by these columns keeps each album together in disc and track order.
-_IN_ALBUM_ORDER = frozenset({Column.ARTIST, Column.ALBUM, Column.ALBUM_ARTIST})
-
-
-def _album_order(row: Row) -> tuple:
-    t = row.track
-    return (_text_key(t.album), _number_key(t.disc_number), _number_key(t.track_number), str(t.path).casefold())
-
-
-def _is_empty(row: Row, col: Column) -> bool:
-    return _sort_key(row, col)[0] == 1
-
-
-def _sort_key(row: Row, col: Column) -> tuple:
-    t = row.track
-    if col == Column.STATUS:
-        return (0, _STATUS_ORDER[row.status], str(t.path))
-    if col == Column.TITLE:
-        return _text_key(t.title or t.path.stem)
-    if col == Column.ARTIST:
-        return _text_key(t.artist)
-    if col == Column.ALBUM:
-        return _text_key(t.album)
-    if col == Column.CURRENT:
-        return _text_key(t.current_genre)
-    if col == Column.PREDICTED:
-        return _text_key(row.predicted)
-    if col == Column.CONFIDENCE:
-        c = row.confidence
-        return (1, 0.0) if c is None else (0, c)
-    if col == Column.NEW:
-        return _text_key(row.genre_text)
-    if col == Column.FORMAT:
-        return (*_text_key(t.format), str(t.path).casefold())
-    if col in _NUMBERS:
-        return (*_number_key(_NUMBERS[col](t)), str(t.path).casefold())
-    if col == Column.ALBUM_ARTIST:
-        return _text_key(t.album_artist)
-    return (0, str(t.path).casefold())
-
-
-_NUMBERS = {
-    Column.TRACK: lambda t: t.track_number,
-    Column.YEAR: lambda t: t.year,
-    Column.DISC: lambda t: t.disc_number,
-}
-
-
-Filter = View  # the table's filters are the review's views
-
-FILTER_LABELS = {
-    Filter.NEEDS_REVIEW: "Needs review",
-    Filter.CONFIDENT: "Confident",
-    Filter.CHANGED: "Changed",
-    Filter.ALBUM: "Album disagrees",
-    Filter.TAG_DISAGREES: "Tag disagrees",
-    Filter.ERRORS: "Errors",
-    Filter.ALL: "All",
-}
-
-FILTER_TIPS = {
-    Filter.NEEDS_REVIEW: "Pending predictions below the review threshold, least confident first",
-    Filter.CONFIDENT: "Predictions at or above the review threshold",
-    Filter.CHANGED: "Rows whose genre will be (or was) written: accepted, edited or written",
-    Filter.ALBUM: "Tracks whose prediction disagrees with the rest of their album",
-    Filter.TAG_DISAGREES: "Confident predictions that contradict every genre the file carries: a wrong tag, "
-                          "or a model to retrain (Tools -> Learn from My Tags)",
-    Filter.ERRORS: "Files that could not be read, classified or written",
-    Filter.ALL: "Every file",
-}
-
-
-class TrackFilterModel(QSortFilterProxyModel):
-    """The table's view: a filter mode plus a search text. Sorting is done by the source model
-    (one key per row), so this proxy never sorts by itself."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._mode = Filter.ALL
-        self._needle = ""
-        self.setDynamicSortFilter(True)
-
-    @property
-    def mode(self) -> Filter:
-        return self._mode
-
-    def set_mode(self, mode: Filter) -> None:
-        if mode != self._mode:
-            self._change_filter(lambda: setattr(self, "_mode", Filter(mode)))
-
-    def set_search(self, text: str) -> None:
-        needle = text.strip().casefold()
-        if needle != self._needle:
-            self._change_filter(lambda: setattr(self, "_needle", needle))
-
-    def refilter(self) -> None:
-        self._change_filter(lambda: None)
-
-    def _change_filter(self, change: Callable[[], None]) -> None:
-        self.beginFilterChange()
-        change()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        source = self.sourceModel()
-        if source is not None:
-            source.sort(column, order)
-
-    def source_rows(self, proxy_rows: Iterable[int]) -> list[int]:
-        return [self.mapToSource(self.index(r, 0)).row() for r in proxy_rows]
-
-    def filterAcceptsRow(self, source_row: int, source_parent: _ModelIndex) -> bool:
-        model: TrackTableModel = self.sourceModel()  # type: ignore[assignment]
-        row = model.review.items[source_row]
-        if not self._mode.matches(row, model.review.threshold):
-            return False
-        if self._needle:
-            return self._needle in row.search_text()
-        return True

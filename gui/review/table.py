@@ -5,13 +5,15 @@ it shows when a view or a search leaves it empty."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout
+from shiboken6 import isValid
 
 from gui.review.columns import DEFAULT_WIDTHS, install_column_chooser, place_new_columns
 from gui.review.delegates import ConfidenceDelegate, GenreDelegate
-from gui.review.model import Column
+from gui.review.schema import Column
 
 
 def build_review_table(proxy: QSortFilterProxyModel, threshold: Callable[[], float],
@@ -49,6 +51,11 @@ def build_review_table(proxy: QSortFilterProxyModel, threshold: Callable[[], flo
     genre_delegate = GenreDelegate(genre_choices, t)
     t.setItemDelegateForColumn(Column.NEW, genre_delegate)
     t.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    album_view_changed = getattr(proxy, "album_view_changed", None)
+    if album_view_changed is not None:
+        # the album view lists rows in album order whatever the header says: no arrow meanwhile
+        # (a header click still sorts, and shows once another view is chosen)
+        album_view_changed.connect(partial(_hide_sort_arrow, hh))
     # said in the table when a view or a search shows nothing, so an empty table is never a puzzle
     empty_note = QLabel(t.viewport())
     empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -58,3 +65,8 @@ def build_review_table(proxy: QSortFilterProxyModel, threshold: Callable[[], flo
     note_layout.addWidget(empty_note)
     empty_note.hide()
     return t, confidence_delegate, genre_delegate, empty_note
+
+
+def _hide_sort_arrow(header: QHeaderView, hide: bool) -> None:
+    if isValid(header):  # the proxy may outlive its table
+        header.setSortIndicatorShown(not hide)
