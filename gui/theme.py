@@ -1,9 +1,9 @@
 """Every colour the app paints, by what it means, for a light and a dark palette.
 
 Views ask for a colour when they paint (`colour("error")`), so a palette that turns dark while the
-app runs (the desktop's dark mode) is followed at the next repaint. Style sheets are strings fixed
-when a widget is built: `style_label` sets a label's text colour through its palette instead, and
-`apply_appearance` (light or dark forced by the Appearance setting) happens before any window exists.
+app runs (the desktop's dark mode, or the Appearance setting) is followed at the next repaint.
+Labels get theirs through their palette (`style_label`), and `restyle` gives them, and the few
+style sheets, the new palette's colours.
 """
 
 from __future__ import annotations
@@ -79,11 +79,14 @@ def _refresh(widget: QWidget) -> None:
     widget.setPalette(palette)
 
 
-def refresh_labels(root: QWidget) -> None:
-    """After the application's palette changed: recolour the labels `style_label` coloured."""
+def restyle(root: QWidget) -> None:
+    """After the application's palette changed: recolour what `style_label` coloured, and the
+    style sheets made by this module, in `root` and below."""
     for widget in [root, *root.findChildren(QWidget)]:
         if widget.property("themeColour"):
             _refresh(widget)
+        if widget.objectName() == "Banner":
+            widget.setStyleSheet(banner_style())
 
 
 def banner_style() -> str:
@@ -107,11 +110,20 @@ def dark_palette() -> QPalette:
     return p
 
 
+_desktop: dict[int, tuple[str, QPalette]] = {}  # per application, while forced: the desktop's style and palette
+
+
 def apply_appearance(app: QApplication, appearance: str) -> None:
-    """'system' keeps the desktop's palette (its dark mode included); 'light' and 'dark' force one
-    with the Fusion style, which draws every widget from the palette."""
+    """'system' keeps (or gives back) the desktop's style and palette, its dark mode included;
+    'light' and 'dark' force one with the Fusion style, which draws every widget from the palette."""
     if appearance == "system":
+        desktop = _desktop.pop(id(app), None)
+        if desktop is not None:  # forced before: give the desktop's look back
+            app.setStyle(desktop[0])
+            app.styleHints().unsetColorScheme()
+            app.setPalette(desktop[1])
         return
+    _desktop.setdefault(id(app), (app.style().name(), QGuiApplication.palette()))
     app.setStyle(QStyleFactory.create("Fusion"))
     if appearance == "dark":
         app.styleHints().setColorScheme(Qt.ColorScheme.Dark)

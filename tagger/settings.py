@@ -62,8 +62,7 @@ class Settings:
     genre_merges: dict = _setting({}, "Genre spellings -> the genre name you want instead (Genres page, "
                                       "'Merge into'); your merges win over genrenet's genre tree.")
     appearance: str = _setting(
-        "system", "Colours: system follows the desktop (its dark mode included); light or dark forces one. "
-                  "A change applies when genrenet next starts.",
+        "system", "Colours: system follows the desktop (its dark mode included); light or dark forces one.",
         choices=("system", "light", "dark"))
     recent_folders: tuple = _setting((), "Folders opened recently (newest first).")
 

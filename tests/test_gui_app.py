@@ -732,3 +732,28 @@ def test_selecting_several_rows_shows_their_summary_and_one_row_its_track(qtbot,
     window.decisions.select(0)
     qtbot.waitUntil(lambda: window.detail.current_row() is not None, timeout=5000)
     assert window.detail.current_row().track.path == window.model.row_at(window.decisions.selected_rows()[0]).track.path
+
+
+def test_choosing_dark_in_settings_turns_the_window_dark_at_once(qtbot, window):
+    from gui import theme
+
+    try:
+        window.apply_settings(window.settings.with_changes(appearance="dark"))
+        assert theme.is_dark()
+        muted = window.model_label.palette().color(window.model_label.foregroundRole())
+        assert muted == theme.colour("muted")
+    finally:
+        window.apply_settings(window.settings.with_changes(appearance="system"))
+    assert not theme.is_dark()
+
+
+def test_the_album_view_widens_the_album_column_and_gives_the_width_back(qtbot, window):
+    from tests.test_gui_album_view import LIBRARY, load
+
+    header = window.table.horizontalHeader()
+    header.resizeSection(Column.ALBUM, 60)
+    load(window.model, LIBRARY)
+    window.views.set_filter(Filter.ALBUM)
+    assert header.sectionSize(Column.ALBUM) > 200, "the majority text is readable"
+    window.views.set_filter(Filter.ALL)
+    assert header.sectionSize(Column.ALBUM) == 60

@@ -20,10 +20,9 @@ HEX_COLOUR = re.compile(r"""["'][^"']*#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\b""")
 
 @pytest.fixture
 def restore_app_look(qapp):
-    palette, style = QGuiApplication.palette(), qapp.style().name()
+    theme.apply_appearance(qapp, "system")  # remembers the look before the test
     yield qapp
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
+    theme.apply_appearance(qapp, "system")
 
 
 def test_dark_palette_is_dark_and_the_light_standard_palette_is_not(qapp):
@@ -53,7 +52,7 @@ def test_forcing_dark_recolours_styled_labels(restore_app_look):
     theme.style_label(label, "muted")
     before = label.palette().color(QPalette.ColorRole.WindowText)
     theme.apply_appearance(restore_app_look, "dark")
-    theme.refresh_labels(label)
+    theme.restyle(label)
     assert theme.is_dark()
     assert label.palette().color(QPalette.ColorRole.WindowText).lightness() > before.lightness()
 
@@ -68,3 +67,12 @@ def test_no_gui_module_but_the_theme_spells_a_colour():
     offenders = [f"{p.relative_to(GUI)}:{n}" for p in GUI.rglob("*.py") if p.name != "theme.py"
                  for n, line in enumerate(p.read_text().splitlines(), 1) if HEX_COLOUR.search(line)]
     assert offenders == []
+
+
+def test_system_after_dark_gives_the_desktop_look_back(restore_app_look):
+    before = QGuiApplication.palette().color(QPalette.ColorRole.Window)
+    style = restore_app_look.style().name()
+    theme.apply_appearance(restore_app_look, "dark")
+    theme.apply_appearance(restore_app_look, "system")
+    assert QGuiApplication.palette().color(QPalette.ColorRole.Window) == before
+    assert restore_app_look.style().name() == style

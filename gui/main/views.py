@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QTimer
 
-from gui.review.model import FILTER_LABELS, Filter
+from gui.review.model import FILTER_LABELS, Column, Filter
 from tagger.review import ReviewCounts
+
+ALBUM_VIEW_MAX_WIDTH = 420
 
 
 def single_shot(parent, ms: int, slot) -> QTimer:
@@ -25,6 +27,7 @@ class Views:
         self.window = window
         self.counts = ReviewCounts()
         self.user_chose = False  # a view the user picked is kept after classification
+        self._album_width: int | None = None  # the Album column's width before the album view
         self._counts_timer = single_shot(window, 150, self.update_counts)
         self._detail_timer = single_shot(window, 120, self.show_detail)
 
@@ -42,7 +45,20 @@ class Views:
         self.user_chose = self.user_chose or user
         self.window.filter_actions[f].setChecked(True)
         self.window.proxy.set_mode(f)
+        self._fit_album_column(f)
         self._detail_timer.start()
+
+    def _fit_album_column(self, f: Filter) -> None:
+        """The album view's Album cells name the majority: wide enough to read while it is shown,
+        the user's width again after."""
+        header = self.window.table.horizontalHeader()
+        if f == Filter.ALBUM and self._album_width is None:
+            self._album_width = header.sectionSize(Column.ALBUM)
+            wanted = self.window.table.sizeHintForColumn(Column.ALBUM)
+            header.resizeSection(Column.ALBUM, min(max(wanted, self._album_width), ALBUM_VIEW_MAX_WIDTH))
+        elif f != Filter.ALBUM and self._album_width is not None:
+            header.resizeSection(Column.ALBUM, self._album_width)
+            self._album_width = None
 
     def folder_opened(self) -> None:
         self.user_chose = False

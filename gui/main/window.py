@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -220,8 +221,13 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, new: Settings) -> None:
         """Save settings and follow them: names, threshold, the cache folder (reopened for the next
-        scan), and a reclassify if the model changed."""
+        scan), the appearance, and a reclassify if the model changed."""
+        appearance = self.settings.appearance
         model_changed = self.controller.apply_settings(new)
+        if new.appearance != appearance:
+            theme.apply_appearance(QApplication.instance(), new.appearance)
+            for widget in QApplication.topLevelWidgets():
+                theme.restyle(widget)
         self._apply_settings_to_model()
         self.model.update_albums()
         if model_changed:
