@@ -33,6 +33,7 @@ from tagger.features import FeatureConfig, TrackWindows, track_windows
 from tagger.onnx_model import ExportError, OrtModel, load_onnx
 from tagger.resources import default_model_path, fast_model_path
 from tagger.track import Prediction, Track
+from tagger.windows import track_probabilities
 
 if TYPE_CHECKING:
     from tagger.checkpoint import LoadedModel
@@ -87,7 +88,7 @@ class Adaptive:
         """Whether windows judged so far (n, n_labels) settle the track."""
         if len(probabilities) < self.first:
             return False
-        top = int(probabilities.mean(axis=0).argmax())
+        top = int(track_probabilities(probabilities).argmax())
         return bool((probabilities.argmax(axis=1) == top).all() and probabilities[:, top].min() >= self.window_floor)
 
 
@@ -483,11 +484,11 @@ class _Batcher:
             path=job.path,
             model_id=self.analysis,
             labels=self.model.labels,
-            probabilities=window_probs.mean(axis=0).astype(np.float32),
+            probabilities=track_probabilities(window_probs).astype(np.float32),  # tagger.windows
             window_probabilities=window_probs,
             window_starts=tuple(job.windows.starts_seconds[i] for i in judged),
             tag_labels=tuple(self.model.tag_labels),
-            tag_probabilities=None if job.tags is None else job.tags[judged].mean(axis=0).astype(np.float32),
+            tag_probabilities=None if job.tags is None else track_probabilities(job.tags[judged]).astype(np.float32),
         )
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.windows import confidence
+
 # album artists that name no one artist (compared case-insensitively): a compilation
 VARIOUS_ARTISTS = frozenset({"various artists", "various", "va"})
 
@@ -59,7 +61,9 @@ class Track:
 class Prediction:
     """A model's judgement of one whole track.
 
-    `probabilities` is the aggregate over windows (calibrated, sums to 1 for genre models);
+    `probabilities` is the aggregate over windows, by the one definition in tagger.windows (the
+    mean of the windows' calibrated probabilities; sums to 1 for genre models), and `confidence`
+    its top genre's share, as training, calibration and evaluation compute them;
     `window_probabilities` keeps each window's row so a viewer can show how the genre changes
     across the track; `window_starts` are the windows' start times in seconds. A model on the
     musicnn tagger's backbone also judges its last.fm tags (tagger.tag_head): `tag_probabilities`
@@ -85,7 +89,7 @@ class Prediction:
 
     @property
     def confidence(self) -> float:
-        return self.top(1)[0][1]
+        return confidence(self.probabilities)
 
 
 class DecisionStatus(StrEnum):

@@ -132,3 +132,40 @@ def test_the_final_validation_part_keeps_the_albums_of_a_genre_that_has_several_
                  for a in range(8) for i in range(4)]
     train, valid = validation_split(examples, seed=0)
     assert not {e.group for e in train} & {e.group for e in valid}
+
+
+def test_a_library_of_one_album_per_genre_is_told_what_to_do_before_any_work(taxonomy, tmp_path):
+    from types import SimpleNamespace
+
+    from training.datasets import DatasetError
+    from training.learn import learn
+
+    tracks = [track(f"{i}.mp3", "Jazz", folder="Jazz Album") for i in range(6)]
+    tracks += [track(f"{i}.mp3", "Rock", folder="Rock Album") for i in range(6)]
+    library = SimpleNamespace(scan=lambda roots: SimpleNamespace(tracks=tracks))
+    store = SimpleNamespace(get_many=lambda paths: {})
+    with pytest.raises(DatasetError) as caught:
+        learn([Path("/music")], tmp_path / "out.pt", min_tracks=3, library=library, store=store, taxonomy=taxonomy)
+    message = str(caught.value)
+    assert "single album folder" in message and "Jazz: Jazz Album" in message and "Rock: Rock Album" in message
+    assert "tag the tracks of another album" in message
+    assert "decoding" not in message  # what it said before: "no training or validation clips left after decoding"
+
+
+def test_a_fold_whose_rest_has_one_album_per_genre_still_gets_validation_tracks():
+    """Jazz on two albums, Rock on one: the fold that holds out a Jazz album trains on one album
+    of each, which a split by album cannot validate; its albums are then split by track."""
+    from training.crossval import inner_split
+    from training.datasets import Example
+
+    rest = [Example(Path(f"/m/Jazz 1/{i}.mp3"), "Jazz", group="/m/Jazz 1", dataset="library") for i in range(8)]
+    rest += [Example(Path(f"/m/Rock/{i}.mp3"), "Rock", group="/m/Rock", dataset="library") for i in range(8)]
+    train, valid = inner_split(rest, seed=0)
+    assert valid and {e.label for e in train} == {"Jazz", "Rock"}
+    assert sorted(map(str, (e.path for e in train + valid))) == sorted(str(e.path) for e in rest)
+    assert {e.group for e in train + valid} == {"/m/Jazz 1", "/m/Rock"}  # the examples as given
+
+    several = rest + [Example(Path(f"/m/Rock 2/{i}.mp3"), "Rock", group="/m/Rock 2", dataset="library")
+                      for i in range(8)]
+    train, valid = inner_split(several, seed=0)  # a split by album works: it is kept
+    assert not {e.group for e in train} & {e.group for e in valid}

@@ -28,10 +28,12 @@ from tagger.checkpoint import load_checkpoint
 from tagger.device import resolve_device
 from training import events
 from training.cache import FeatureCache
+from training.datasets import Example
 from training.evaluate import metrics, predict_examples
 from training.splitting import Split, group_folds, stratified_groups
 from training.train import (
     TrainConfig,
+    WindowLogits,
     build_model,
     clip_probabilities,
     embedding_cache_for,
@@ -56,9 +58,30 @@ def expected_calibration_error(confidences, correct, bins: int = 10) -> float:
     return float(gap)
 
 
-def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=None) -> dict[str, Any]:
+def inner_split(rest: list[Example], seed: int) -> tuple[list[Example], list[Example]]:
+    """A fold's training and validation clips (85/15 by group, stratified by label). When that
+    leaves validation empty (every label of `rest` on a single group, e.g. a library of one
+    album per genre once a fold holds one out), the single-group labels are split clip by clip,
+    as learn's final run splits them (learn.validation_split): validation only stops training
+    and fits the temperature, and the held-out fold stays whole groups either way."""
+    train, valid = stratified_groups(rest, (0.85, 0.15), seed)
+    if valid:
+        return train, valid
+    groups: dict[str, set[str]] = defaultdict(set)
+    for e in rest:
+        groups[e.label].add(e.group)
+    by_path = {e.path: e for e in rest}
+    regrouped = [e if len(groups[e.label]) > 1 else replace(e, group=str(e.path)) for e in rest]
+    train, valid = stratified_groups(regrouped, (0.85, 0.15), seed)
+    return [by_path[e.path] for e in train], [by_path[e.path] for e in valid]
+
+
+def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=None,
+                   embeddings: dict[Path, np.ndarray] | None = None) -> dict[str, Any]:
     """Grouped k-fold accuracy of config's recipe on `dataset` (default: config's sources).
-    The summary's "oof" maps each example's path to its out-of-fold predicted label index."""
+    The summary's "oof" maps each example's path to its out-of-fold predicted label index.
+    A frozen backbone's embeddings are read once for every fold; pass a dict as `embeddings`
+    to get them back (path -> (n_windows, D)) for a later run on the same clips."""
     dataset = dataset if dataset is not None else load_sources(config)
     labels = dataset.labels
     index = {lab: i for i, lab in enumerate(labels)}
@@ -72,8 +95,12 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
         report = cache.build([e.path for e in dataset.examples], workers=config.workers)
         dataset = dataset.without(report.failed, "failed to decode")
         frozen_cache = embedding_cache_for(config, probe.to(device), device)
-        frozen_cache.get(dataset.examples, config.eval_windows, progress)
+        embeddings = {} if embeddings is None else embeddings
+        arrays = frozen_cache.get(dataset.examples, config.eval_windows, progress)
+        embeddings.update((e.path, a) for e, a in zip(dataset.examples, arrays, strict=True))
         parts = group_folds(dataset.examples, folds, config.seed)
+    else:
+        embeddings = None
     y_true: list[int] = []
     y_pred: list[int] = []
     sources: list[str] = []
@@ -85,24 +112,28 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
             t0 = time.monotonic()
             test = parts[k]
             rest = [e for j, p in enumerate(parts) if j != k for e in p]
-            train_part, valid_part = stratified_groups(rest, (0.85, 0.15), config.seed + k)
+            train_part, valid_part = inner_split(rest, config.seed + k)
             split = Split(f"fold{k + 1}", train_part, valid_part, test)
-            fold_config = replace(config, out=Path(tmp) / f"fold{k + 1}.pt", resume=False, save_state=False)
-            result = fit(fold_config, labels, split, progress=progress, device=device)
-            if result.checkpoint is None:
+            # A frozen backbone's fold keeps its best head in memory (result.model): no checkpoint.
+            out = None if frozen_cache is not None else Path(tmp) / f"fold{k + 1}.pt"
+            fold_config = replace(config, out=out, resume=False, save_state=False)
+            result = fit(fold_config, labels, split, progress=progress, device=device, embeddings=embeddings)
+            if result.checkpoint is None and result.model is None:
                 raise RuntimeError(f"fold {k + 1} produced no checkpoint ({result.stopped})")
-            model = load_checkpoint(result.checkpoint, device)
-            cache = FeatureCache(config.features, root=config.cache_dir)
             failed = {Path(p) for p, _ in result.skipped}
             test = [e for e in test if e.path not in failed]
             if frozen_cache is not None:
-                with torch.no_grad():
-                    model.model.head.eval()
-                    logits = [model.model.head(torch.from_numpy(x).to(device)).float().cpu()
-                              for x in frozen_cache.get(test, config.eval_windows)]
-                probs = clip_probabilities(logits, model.temperature).numpy()
+                head = result.model.head
+                with torch.no_grad():  # every test window through the head at once
+                    head.eval()
+                    windows = [embeddings[e.path] for e in test]
+                    logits = WindowLogits(head(torch.from_numpy(np.concatenate(windows)).to(device)).float().cpu(),
+                                          [len(w) for w in windows]) if windows else []
+                probs = clip_probabilities(logits, result.temperature).numpy().reshape(len(test), len(labels))
             else:
-                probs = predict_examples(model, test, cache, config.eval_windows)
+                model = load_checkpoint(result.checkpoint, device)
+                probs = predict_examples(model, test, FeatureCache(config.features, root=config.cache_dir),
+                                         config.eval_windows)
             pred = probs.argmax(axis=1).tolist()
             confidences += probs.max(axis=1).tolist() if len(test) else []
             truth = [index[e.label] for e in test]

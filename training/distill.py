@@ -31,6 +31,7 @@ from tagger import models
 from tagger.checkpoint import save_checkpoint
 from tagger.classify import load_model
 from tagger.features import FeatureConfig, cut_windows, window_starts
+from tagger.windows import track_probabilities
 from training.cache import FeatureCache
 from training.datasets import is_audio
 from training.train import default_cache_dir, spec_augment
@@ -214,7 +215,7 @@ class Judged:
         self.files = list(files)
         self.windows = [analysis_windows(np.asarray(cache.load(f), dtype=np.float32), teacher.features, count)
                         for f in self.files]
-        self.teacher_top = [int(teacher.judge(w).mean(0).argmax()) for w in self.windows]
+        self.teacher_top = [int(track_probabilities(teacher.judge(w)).argmax()) for w in self.windows]
         by_name = {label.lower().replace("-", ""): i for i, label in enumerate(teacher.labels)}
         self.labels = [by_name.get(f.parent.name.lower().replace("-", "")) for f in self.files]
 
@@ -225,7 +226,8 @@ class Judged:
             return float("nan"), {}
         student.eval()
         with torch.inference_mode():
-            tops = [int(torch.softmax(student(torch.from_numpy(w)), dim=-1).mean(0).argmax()) for w in self.windows]
+            tops = [int(track_probabilities(torch.softmax(student(torch.from_numpy(w)), dim=-1)).argmax())
+                    for w in self.windows]
         same = np.mean([s == t for s, t in zip(tops, self.teacher_top, strict=True)])
         known = [(s, t, y) for s, t, y in zip(tops, self.teacher_top, self.labels, strict=True) if y is not None]
         if not known:

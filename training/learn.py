@@ -127,6 +127,7 @@ def learn(
         raise DatasetError(f"learning needs at least two genres with {min_tracks} or more tracks each; "
                            f"found {len(dataset.labels)} ({_describe(report)})")
     groups = {e.group for e in dataset.examples}
+    _check_albums(dataset)
     folds = max(2, min(folds, min(report.counts.values()), len(groups)))
     config = TrainConfig(sources=[], out=Path(out), arch="musicnn_transfer",
                          arch_kwargs=dict(LEARN_ARCH_KWARGS, n_labels=len(dataset.labels)),
@@ -134,7 +135,8 @@ def learn(
                          eval_windows=8, save_state=False)
     emit(events.LearnStart(labels=dataset.labels, tracks=len(dataset.examples), folds=folds).to_dict())
     runs = _only_learn_events(emit)
-    cv = cross_validate(config, folds, progress=runs, dataset=dataset)
+    embeddings: dict[Path, Any] = {}  # read once by cross-validation, reused by the final run
+    cv = cross_validate(config, folds, progress=runs, dataset=dataset, embeddings=embeddings)
     report.cv, report.folds = cv, folds
     report.cv_accuracy = float(cv["accuracy"])
     report.default_accuracy = _default_accuracy(dataset, tracks, library, taxonomy, default_model)
@@ -145,10 +147,28 @@ def learn(
                                        "default_model_accuracy": report.default_accuracy,
                                        "grouped_by": "album folder"}}
     result = fit(replace(config, out=Path(out)), dataset.labels, Split("learn", train_part, valid_part, []),
-                 trained_on=trained_on, progress=runs)
+                 trained_on=trained_on, progress=runs, embeddings=embeddings)
     report.checkpoint = result.checkpoint
     report.seconds = time.monotonic() - started
     return report
+
+
+def _check_albums(dataset: Dataset) -> None:
+    """Cross-validation holds out whole album folders, so it can judge a genre only when the
+    genre's tracks are in two folders or more: with every genre in a single folder, each fold
+    would test a genre its model never heard (an estimate of 0 by construction). Say so, and
+    what to do, before any work."""
+    albums: dict[str, set[str]] = defaultdict(set)
+    for e in dataset.examples:
+        albums[e.label].add(e.group)
+    if any(len(folders) > 1 for folders in albums.values()):
+        return
+    where = "; ".join(f"{label}: {Path(next(iter(folders))).name}" for label, folders in sorted(albums.items()))
+    raise DatasetError(
+        "every genre learn found is in a single album folder (" + where + "). learn's estimate holds out "
+        "whole album folders, so it needs a genre's tracks in at least two folders: tag the tracks of another "
+        "album of at least one of these genres (or review and accept suggestions for them), or, if one "
+        "folder holds several albums, give each album its own folder, then run learn again.")
 
 
 def validation_split(examples: Sequence[Example], seed: int) -> list[list[Example]]:

@@ -20,6 +20,7 @@ method per part of the run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -27,8 +28,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from tagger import models, paths
 from tagger.checkpoint import file_id, save_checkpoint
 from tagger.device import resolve_device
 from tagger.features import cut_windows, window_starts
+from tagger.windows import tracks_probabilities
 from training import events
 from training.cache import FeatureCache
 from training.config import Source, TrainConfig  # noqa: F401  (Source: re-exported, as before)
@@ -63,6 +65,9 @@ class TrainResult:
     history: list[dict[str, float]]
     split_sizes: dict[str, int]
     skipped: list[tuple[str, str]]
+    # The trained model at its best epoch, in memory, where the run kept it there (a head on
+    # cached embeddings without a state file): cross-validation reads it, not its checkpoint.
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,8 +93,10 @@ class Clips:
     targets: np.ndarray  # (n,) int64
 
 
-def clips_for(examples: Sequence[Example], cache: FeatureCache, label_index: dict[str, int]) -> Clips:
-    mels = [cache.load(e.path) for e in examples]
+def clips_for(examples: Sequence[Example], cache: FeatureCache, label_index: dict[str, int],
+              mels: bool = True) -> Clips:
+    """The clips of `examples`; without `mels` only their labels (a head trained on embeddings)."""
+    mels = [cache.load(e.path) for e in examples] if mels else []
     return Clips(list(examples), mels, np.array([label_index[e.label] for e in examples], dtype=np.int64))
 
 
@@ -138,25 +145,57 @@ def class_weights(targets: np.ndarray, n_labels: int) -> torch.Tensor:
 # Calibration and clip-level prediction
 
 
-def clip_probabilities(window_logits: Sequence[torch.Tensor], temperature: float = 1.0) -> torch.Tensor:
-    """Mean of the window probabilities per clip, as classify aggregates: (n_clips, n_labels)."""
-    return torch.stack([torch.softmax(w.float() / temperature, dim=-1).mean(dim=0) for w in window_logits])
+class WindowLogits:
+    """The window logits of several clips, stacked once: `flat` (sum(sizes), n_labels) and each
+    clip's window count, so that clip probabilities at any temperature are one softmax and one
+    segment mean (tagger.windows), not a loop over clips."""
+
+    __slots__ = ("flat", "sizes")
+
+    def __init__(self, flat: torch.Tensor, sizes: Sequence[int]):
+        self.flat, self.sizes = flat.float(), [int(s) for s in sizes]
+
+    @classmethod
+    def of(cls, window_logits: WindowLogits | Sequence[torch.Tensor]) -> WindowLogits:
+        if isinstance(window_logits, WindowLogits):
+            return window_logits
+        if not len(window_logits):
+            return cls(torch.zeros((0, 0)), [])
+        return cls(torch.cat(list(window_logits)), [len(w) for w in window_logits])
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def per_clip(self) -> list[torch.Tensor]:
+        return list(torch.split(self.flat, self.sizes))
 
 
-def clip_nll(window_logits: Sequence[torch.Tensor], targets: torch.Tensor, temperature: float) -> float:
+def clip_probabilities(window_logits: WindowLogits | Sequence[torch.Tensor], temperature: float = 1.0) -> torch.Tensor:
+    """Each clip's probabilities (n_clips, n_labels) as classify makes a track's: the calibrated
+    softmax of every window, then tagger.windows.tracks_probabilities (the mean over the clip's
+    windows), all clips in one pass. `window_logits`: per clip (n_windows, n_labels), or stacked."""
+    stacked = WindowLogits.of(window_logits)
+    if not len(stacked):
+        return torch.zeros((0, stacked.flat.shape[-1]))
+    return tracks_probabilities(torch.softmax(stacked.flat / temperature, dim=-1), stacked.sizes)
+
+
+def clip_nll(window_logits: WindowLogits | Sequence[torch.Tensor], targets: torch.Tensor, temperature: float) -> float:
     probs = clip_probabilities(window_logits, temperature).clamp_min(1e-7)
     return float(F.nll_loss(probs.log(), targets))
 
 
-def fit_temperature(window_logits: Sequence[torch.Tensor], targets: np.ndarray) -> float:
-    """The temperature that minimises the clip-level NLL on validation (log-grid, then refined)."""
-    if not window_logits:
+def fit_temperature(window_logits: WindowLogits | Sequence[torch.Tensor], targets: np.ndarray) -> float:
+    """The temperature that minimises the clip-level NLL on validation (log-grid, then refined);
+    the logits are stacked once, so each temperature tried is one softmax over every window."""
+    stacked = WindowLogits.of(window_logits)
+    if not len(stacked):
         return 1.0
     y = torch.as_tensor(targets)
     grid = np.exp(np.linspace(math.log(0.05), math.log(20.0), 61))
-    best = min(grid, key=lambda t: clip_nll(window_logits, y, float(t)))
+    best = min(grid, key=lambda t: clip_nll(stacked, y, float(t)))
     fine = best * np.exp(np.linspace(-0.1, 0.1, 21))
-    return float(min(fine, key=lambda t: clip_nll(window_logits, y, float(t))))
+    return float(min(fine, key=lambda t: clip_nll(stacked, y, float(t))))
 
 
 @torch.no_grad()
@@ -249,6 +288,38 @@ def embedding_cache_for(config: TrainConfig, model: nn.Module, device: torch.dev
     return EmbeddingCache(model, tag, FeatureCache(config.features, root=config.cache_dir), device)
 
 
+HEAD_STEPS = 32  # a head on cached embeddings: at most this many optimiser steps an epoch,
+HEAD_BATCH = 512  # of at most this many windows each
+
+
+def head_epoch(items: int, batch_size: int) -> tuple[int, int]:
+    """(batch size, steps per epoch) of a head trained on cached embeddings (`items` windows).
+    Up to HEAD_STEPS batches of `batch_size` (every library of up to ~300 tracks at the default
+    64), an epoch is every window once in batches of `batch_size`, as ever. A larger library
+    grows the batch (the learning rate by its square root) instead of the number of steps, up
+    to HEAD_BATCH; beyond HEAD_STEPS * HEAD_BATCH windows (~2,000 tracks of 8 windows) an epoch
+    is a fresh random HEAD_STEPS * HEAD_BATCH of them, so an epoch's cost stops growing with
+    the library while the head (a few thousand weights) still sees ~650,000 windows in 40 epochs."""
+    batch = max(batch_size, min(math.ceil(items / HEAD_STEPS), HEAD_BATCH))
+    return batch, max(1, min(math.ceil(items / batch), HEAD_STEPS))
+
+
+def _leading_half_dropout(head: nn.Module) -> bool:
+    """Whether the head starts with Dropout(0.5) (musicnn_transfer's head does)."""
+    return (isinstance(head, nn.Sequential) and len(head) > 1 and type(head[0]) is nn.Dropout
+            and head[0].p == 0.5 and not head[0].inplace)
+
+
+def _half_mask(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """The keep-mask of Dropout(0.5) for x (batch, dims): 0 or 1 (uint8), each element kept with
+    probability 1/2 (the caller doubles what is kept). One random bit per element, unpacked
+    from random bytes: torch's Bernoulli sampling costs ~15 ns an element on a CPU, most of a
+    step of a head on 1,506-dim embeddings; this ~0.2 ns."""
+    n, dims = x.shape
+    bits = np.unpackbits(rng.integers(0, 256, (n, (dims + 7) // 8), dtype=np.uint8), axis=1, count=dims)
+    return torch.from_numpy(bits).to(x.device)
+
+
 # --------------------------------------------------------------------------------------------
 # Distributed helpers
 
@@ -331,10 +402,14 @@ def train(config: TrainConfig, progress: Progress | None = None,
 def fit(config: TrainConfig, labels: Sequence[str], split: Split, *, trained_on: dict[str, Any] | None = None,
         progress: Progress | None = None, cancel: threading.Event | None = None, dist: Dist | None = None,
         device: torch.device | None = None, started: float | None = None,
-        skipped: Sequence[tuple[Path, str]] = ()) -> TrainResult:
-    """Train on split.train, select and calibrate on split.valid; write config.out (unless None)."""
+        skipped: Sequence[tuple[Path, str]] = (),
+        embeddings: Mapping[Path, np.ndarray] | None = None) -> TrainResult:
+    """Train on split.train, select and calibrate on split.valid; write config.out (unless None).
+    `embeddings` (a frozen backbone only): path -> the clip's window embeddings (n_windows, D), as
+    EmbeddingCache.get gives them; when it holds every clip of the split, nothing is read from
+    the feature or embedding cache (cross-validation reads them once for all its runs)."""
     return Trainer(config, labels, split, trained_on=trained_on, progress=progress, cancel=cancel, dist=dist,
-                   device=device, started=started, skipped=skipped).fit()
+                   device=device, started=started, skipped=skipped, embeddings=embeddings).fit()
 
 
 @dataclass
@@ -352,7 +427,7 @@ class Best:
 class Validation:
     """Clip-level validation of one epoch, from the windows classify would use."""
 
-    logits: list[torch.Tensor]  # per clip: (n_windows, n_labels)
+    logits: WindowLogits  # every clip's (n_windows, n_labels), stacked
     targets: torch.Tensor  # (n_clips,)
     accuracy: float
     loss: float  # clip-level NLL at temperature 1
@@ -366,8 +441,10 @@ class Trainer:
                  trained_on: dict[str, Any] | None = None, progress: Progress | None = None,
                  cancel: threading.Event | None = None, dist: Dist | None = None,
                  device: torch.device | None = None, started: float | None = None,
-                 skipped: Sequence[tuple[Path, str]] = ()) -> None:
+                 skipped: Sequence[tuple[Path, str]] = (),
+                 embeddings: Mapping[Path, np.ndarray] | None = None) -> None:
         self.config = config
+        self.embeddings = embeddings
         self.started = time.monotonic() if started is None else started
         self.dist = dist or Dist()
         self.device = device or resolve_device(config.device)
@@ -384,6 +461,8 @@ class Trainer:
         self.first_epoch = 1
         self.total_steps = 0
         self.stopped = "completed"
+        self.pending: tuple | None = None  # the best epoch's checkpoint, not written yet (record)
+        self.best_model: nn.Module | None = None  # the model at its best epoch, when write_pending made it so
 
     def emit(self, event: events.Event) -> None:
         if self._progress is not None:
@@ -407,10 +486,26 @@ class Trainer:
             valid_clips=len(self.split.valid), test_clips=len(self.split.test), epochs=self.config.epochs,
             steps_per_epoch=self.steps_per_epoch, device=str(self.device), skipped=len(self.skipped),
             first_epoch=self.first_epoch))
-        for epoch in range(self.first_epoch, self.config.epochs + 1):
-            if not self.run_epoch(epoch):
-                break
+        with self.head_threads():
+            for epoch in range(self.first_epoch, self.config.epochs + 1):
+                if not self.run_epoch(epoch):
+                    break
+            self.write_pending()
         return self.result()
+
+    @contextlib.contextmanager
+    def head_threads(self):
+        """One torch thread while a head trains on cached embeddings on the CPU: its steps are
+        too small to share, and two threads measured several times slower (restored after)."""
+        before = torch.get_num_threads()
+        if not (self.frozen and self.device.type == "cpu" and self.dist.world == 1) or before == 1:
+            yield
+            return
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     # --- data -------------------------------------------------------------------------------
 
@@ -421,6 +516,9 @@ class Trainer:
         split, dist = self.split, self.dist
         every = split.train + split.valid + split.test
         failed: dict[Path, str] = {}
+        if self.given_embeddings():  # the caller decoded them (and left out the failures) already
+            self.failed = failed
+            return
         if dist.main:
             report = self.cache.build([e.path for e in every], workers=self.config.workers, cancel=self.cancel,
                                       progress=lambda d, t: self.emit(events.Features(done=d, total=t)))
@@ -439,22 +537,32 @@ class Trainer:
         if not self.split.train or not self.split.valid:
             raise DatasetError("no training or validation clips left after decoding")
         label_index = {lab: i for i, lab in enumerate(self.labels)}
-        self.train_clips = clips_for(self.split.train, self.cache, label_index)
-        self.valid_clips = clips_for(self.split.valid, self.cache, label_index)
+        mels = not self.given_embeddings()  # the head trains on embeddings: no log-mel is read
+        self.train_clips = clips_for(self.split.train, self.cache, label_index, mels=mels)
+        self.valid_clips = clips_for(self.split.valid, self.cache, label_index, mels=mels)
+
+    def given_embeddings(self) -> bool:
+        """Whether the caller passed the frozen backbone's embeddings of every clip of the split."""
+        return self.embeddings is not None and all(
+            e.path in self.embeddings for e in self.split.train + self.split.valid)
 
     def load_embeddings(self) -> None:
         """A frozen backbone: its embeddings of every clip's windows (computed once, cached on
         disk); the head trains on every window of every clip, with the clip's label."""
-        emb = embedding_cache_for(self.config, self.model, self.device)
         clips = self.split.train + self.split.valid
-        both = emb.get(clips, self.config.eval_windows, self._progress) if self.dist.main else None
-        self.dist.barrier()
-        if not self.dist.main:
-            both = emb.get(clips, self.config.eval_windows)
-        train_emb, self.valid_emb = both[: len(self.split.train)], both[len(self.split.train) :]
+        if self.given_embeddings():
+            both = [self.embeddings[e.path] for e in clips]  # the caller's, read from the cache once
+        else:
+            emb = embedding_cache_for(self.config, self.model, self.device)
+            both = emb.get(clips, self.config.eval_windows, self._progress) if self.dist.main else None
+            self.dist.barrier()
+            if not self.dist.main:
+                both = emb.get(clips, self.config.eval_windows)
+        train_emb, valid_emb = both[: len(self.split.train)], both[len(self.split.train) :]
         self.train_x = torch.from_numpy(np.concatenate(train_emb))
-        self.train_y = torch.from_numpy(np.concatenate([np.full(len(e), t) for e, t in zip(
-            train_emb, self.train_clips.targets, strict=True)]))
+        self.train_y = torch.from_numpy(np.repeat(self.train_clips.targets, [len(e) for e in train_emb]))
+        self.valid_x = torch.from_numpy(np.concatenate(valid_emb)).to(self.device)
+        self.valid_sizes = [len(e) for e in valid_emb]
 
     # --- model and optimiser ----------------------------------------------------------------
 
@@ -462,6 +570,8 @@ class Trainer:
         self.model, self.arch_kwargs = build_model(self.config, len(self.labels))
         self.model.to(self.device)
         self.frozen = is_frozen_transfer(self.model)
+        if self.embeddings is not None and not self.frozen:
+            raise ValueError("embeddings were given for a model whose backbone is not frozen")
         if self.frozen:
             self.load_embeddings()
             self.trainable: nn.Module = self.model.head
@@ -479,11 +589,16 @@ class Trainer:
             self.wrapped = nn.parallel.DistributedDataParallel(
                 self.trainable, device_ids=[device.index] if device.type == "cuda" else None)
         self.per_rank = self.items // dist.world
-        self.steps_per_epoch = max(1, math.ceil(self.per_rank / config.batch_size))
-        self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.batch_size, self.steps_per_epoch = config.batch_size, max(1, math.ceil(self.per_rank / config.batch_size))
+        lr = config.lr
+        if self.frozen:
+            self.batch_size, self.steps_per_epoch = head_epoch(self.per_rank, config.batch_size)
+            lr = config.lr * math.sqrt(self.batch_size / config.batch_size)
+        self.optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=self.steps_per_epoch,
+            self.optimizer, max_lr=lr, epochs=config.epochs, steps_per_epoch=self.steps_per_epoch,
             pct_start=0.3)
+        self.fast_dropout = self.frozen and dist.world == 1 and _leading_half_dropout(self.trainable)
         self.use_amp = device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.weights = (class_weights(self.train_clips.targets, len(self.labels)).to(device)
@@ -542,7 +657,7 @@ class Trainer:
         self.model.train()
         losses = []
         for step in range(self.steps_per_epoch):
-            x, y = self.batch(order[step * config.batch_size : (step + 1) * config.batch_size], rng, gen)
+            x, y = self.batch(order[step * self.batch_size : (step + 1) * self.batch_size], rng, gen)
             losses.append(self.step(x, y, rng))
             self.emit(events.Step(epoch=epoch, step=step + 1, steps=self.steps_per_epoch, loss=losses[-1],
                                   lr=self.lr))
@@ -559,7 +674,8 @@ class Trainer:
         """Inputs and labels of the training items `idx`: cached embeddings of a frozen backbone,
         else one random crop per clip (SpecAugmented), on the device."""
         if self.frozen:
-            x, y = self.train_x[idx], self.train_y[idx]
+            rows = torch.from_numpy(np.asarray(idx, dtype=np.int64))
+            x, y = self.train_x.index_select(0, rows), self.train_y.index_select(0, rows)
         else:
             clips = self.train_clips
             clip_idx = idx % len(clips.examples)
@@ -573,19 +689,33 @@ class Trainer:
         """One optimiser step on a batch (mixed up with itself when config.mixup): the loss."""
         config, device = self.config, self.device
         lam, perm = 1.0, None
+        # x is this batch's own copy (batch()), so it is mixed in place; Dropout(0.5)'s doubling
+        # of the kept elements is folded into the mixing weights (each pass over the batch counts).
+        scale = 2.0 if self.fast_dropout else 1.0
         if config.mixup > 0 and len(x) > 1:
             lam = float(rng.beta(config.mixup, config.mixup))
             perm = torch.from_numpy(rng.permutation(len(x))).to(device)
-            x = lam * x + (1 - lam) * x[perm]
+            x = x.mul_(lam * scale).add_(x[perm], alpha=(1 - lam) * scale)
+        elif scale != 1.0:
+            x = x.mul_(scale)
+        if self.fast_dropout:  # the head's own dropout, its mask from random bytes (see _half_mask)
+            x = x.mul_(_half_mask(x, rng))
+            forward = self.trainable[1:]
+        else:
+            forward = self.wrapped
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=self.use_amp):
-            logits = self.wrapped(x)
+            logits = forward(x)
             loss = F.cross_entropy(logits.float(), y, weight=self.weights)
             if perm is not None:
                 loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), y[perm], weight=self.weights)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
+        if self.use_amp:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
         if self.scheduler.last_epoch + 1 < self.scheduler.total_steps:
             self.scheduler.step()
         self.total_steps += 1
@@ -598,15 +728,14 @@ class Trainer:
     # --- validation, calibration, checkpoints -----------------------------------------------
 
     def validate(self) -> Validation:
-        if self.frozen:
+        if self.frozen:  # every validation window through the head at once
             self.model.head.eval()
             with torch.no_grad():
-                logits = [self.model.head(torch.from_numpy(e).to(self.device)).float().cpu()
-                          for e in self.valid_emb]
+                logits = WindowLogits(self.model.head(self.valid_x).float().cpu(), self.valid_sizes)
         else:
             frames, count = self.config.features.window_frames, self.config.eval_windows
-            logits = window_logits_for(self.model, [eval_windows(m, frames, count) for m in self.valid_clips.mels],
-                                       self.device)
+            logits = WindowLogits.of(window_logits_for(
+                self.model, [eval_windows(m, frames, count) for m in self.valid_clips.mels], self.device))
         targets = torch.from_numpy(self.valid_clips.targets)
         accuracy = float((clip_probabilities(logits).argmax(dim=1) == targets).float().mean())
         return Validation(logits, targets, accuracy, clip_nll(logits, targets, 1.0))
@@ -620,16 +749,37 @@ class Trainer:
             best.bad_epochs += 1
             return False
         best.score, best.epoch, best.accuracy, best.bad_epochs = score, epoch, val.accuracy, 0
+        if self.frozen and not self.config.save_state and self.dist.world == 1:
+            # Nothing can resume such a run: keep the best head here, and calibrate and write it
+            # once at the end (write_pending), not at every improvement.
+            self.pending = (epoch, val, train_loss, list(self.history),
+                            {k: v.detach().clone() for k, v in self.model.head.state_dict().items()})
+            return True
         best.temperature = fit_temperature(val.logits, self.valid_clips.targets)
         if self.dist.main and self.out is not None:
             self.save_checkpoint(epoch, val, train_loss)
         return True
 
-    def save_checkpoint(self, epoch: int, val: Validation, train_loss: float) -> None:
+    def write_pending(self) -> None:
+        """Back to the best epoch that record() kept in memory, if any, and its checkpoint
+        written (when there is an `out`); the result then carries the model."""
+        if self.pending is None:
+            return
+        epoch, val, train_loss, history, head = self.pending
+        self.best.temperature = fit_temperature(val.logits, self.valid_clips.targets)
+        self.model.head.load_state_dict(head)
+        if self.out is not None:
+            self.save_checkpoint(epoch, val, train_loss, history)
+        self.pending = None
+        self.best_model = self.model
+
+    def save_checkpoint(self, epoch: int, val: Validation, train_loss: float,
+                        history: list[dict[str, float]] | None = None) -> None:
         split = self.split
+        history = self.history if history is None else history
         metrics = {"val_accuracy": val.accuracy, "val_loss": val.loss, "epoch": epoch,
                    "val_nll_calibrated": clip_nll(val.logits, val.targets, self.best.temperature),
-                   "history": self.history + [self._epoch_row(epoch, train_loss, val)],
+                   "history": history + [self._epoch_row(epoch, train_loss, val)],
                    "split_sizes": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)}}
         save_checkpoint(self.out, model=self.model, arch=self.config.arch, arch_kwargs=self.arch_kwargs,
                         labels=self.labels, features=self.config.features, temperature=self.best.temperature,
@@ -670,7 +820,7 @@ class Trainer:
         return TrainResult(checkpoint, self.stopped, best.epoch, best.accuracy, best.temperature, len(self.history),
                            seconds, self.history,
                            {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
-                           list(self.skipped))
+                           list(self.skipped), self.best_model)
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:
