@@ -212,3 +212,30 @@ def test_an_argument_the_architecture_does_not_take_is_a_clear_error_not_a_trace
                      "--arch-kwargs", '{"width": 4}', "--epochs", "1", "--out", str(tmp_path / "m.pt")])
     err = capsys.readouterr().err
     assert code != 0 and "musicnn_transfer takes no argument 'width'" in err and "Traceback" not in err
+
+
+def test_a_heads_epoch_is_every_window_in_the_configured_batches_until_the_library_is_large():
+    from training.train import HEAD_BATCH, HEAD_STEPS, head_epoch
+
+    assert head_epoch(1000, 64) == (64, 16)  # ~200 tracks: as ever
+    assert head_epoch(64 * HEAD_STEPS, 64) == (64, HEAD_STEPS)
+    batch, steps = head_epoch(8000, 64)  # larger batches, every window still once an epoch
+    assert steps == HEAD_STEPS and batch * steps >= 8000 and batch <= HEAD_BATCH
+    assert head_epoch(80_000, 64) == (HEAD_BATCH, HEAD_STEPS)  # 10,000 tracks: a bounded epoch
+    assert head_epoch(5, 64) == (64, 1)
+
+
+def test_the_cheap_dropout_mask_keeps_half_the_elements_reproducibly():
+    import numpy as np
+    import torch
+
+    from training.train import _half_mask, _leading_half_dropout
+
+    x = torch.ones(256, 1506)
+    mask = _half_mask(x, np.random.default_rng(0))
+    assert mask.shape == x.shape and set(mask.unique().tolist()) == {0, 1}
+    assert abs(float(mask.float().mean()) - 0.5) < 0.01
+    assert abs(float(mask.float().mean(0).std()) - 0.5 / 16) < 0.01  # independent per element (binomial sd)
+    assert torch.equal(mask, _half_mask(x, np.random.default_rng(0)))
+    assert _leading_half_dropout(torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(3, 2)))
+    assert not _leading_half_dropout(torch.nn.Sequential(torch.nn.Dropout(0.3), torch.nn.Linear(3, 2)))

@@ -51,7 +51,8 @@ def metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str])
 
 def predict_examples(model: LoadedModel, examples: Sequence[Example], cache: FeatureCache,
                      max_windows: int = 8) -> np.ndarray:
-    """Calibrated clip probabilities (n_clips, n_labels), mean over each clip's windows."""
+    """Calibrated clip probabilities (n_clips, n_labels): each clip's windows made into its
+    probabilities by tagger.windows' definition, as classify makes a track's (clip_probabilities)."""
     frames = model.features.window_frames
     windows = [eval_windows(cache.load(e.path), frames, max_windows) for e in examples]
     logits = window_logits_for(model.model, windows, model.device)

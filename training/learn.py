@@ -13,8 +13,10 @@ Honesty. The estimate is grouped k-fold cross-validation (training/crossval.py) 
 folder as the group, so no track is judged by a model that heard another track of its album.
 The default model is scored on the same tracks, its predicted genre mapped onto the learned
 labels (a label it cannot name counts as wrong). Embeddings are cached per file (training's
-EmbeddingCache, in the user cache folder), so a second `learn` on the same files trains the
-head only (seconds).
+EmbeddingCache, in the user cache folder), so a second `learn` on the same files reads them
+once (cross-validation hands them to every fold and to the final run) and trains heads only:
+measured on two shared CPU cores, 7 s for bench/bench_learn.py's 196 tagged tracks (114 s
+before the heads' training was vectorised) and 49 s for 10,000 (`--scale 10000`).
 """
 
 from __future__ import annotations

@@ -166,9 +166,6 @@ class WindowLogits:
     def __len__(self) -> int:
         return len(self.sizes)
 
-    def per_clip(self) -> list[torch.Tensor]:
-        return list(torch.split(self.flat, self.sizes))
-
 
 def clip_probabilities(window_logits: WindowLogits | Sequence[torch.Tensor], temperature: float = 1.0) -> torch.Tensor:
     """Each clip's probabilities (n_clips, n_labels) as classify makes a track's: the calibrated
