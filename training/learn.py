@@ -15,8 +15,9 @@ The default model is scored on the same tracks, its predicted genre mapped onto 
 labels (a label it cannot name counts as wrong). Embeddings are cached per file (training's
 EmbeddingCache, in the user cache folder), so a second `learn` on the same files reads them
 once (cross-validation hands them to every fold and to the final run) and trains heads only:
-measured on two shared CPU cores, 7 s for bench/bench_learn.py's 196 tagged tracks (114 s
-before the heads' training was vectorised) and 49 s for 10,000 (`--scale 10000`).
+measured on two shared CPU cores, 6-9 s for bench/bench_learn.py's 196 tagged tracks (16-114 s
+before the heads' training was vectorised, by the load) and 51 s for 10,000 (`--scale 10000`;
+more than 600 s before).
 """
 
 from __future__ import annotations

@@ -692,7 +692,8 @@ class Trainer:
         if config.mixup > 0 and len(x) > 1:
             lam = float(rng.beta(config.mixup, config.mixup))
             perm = torch.from_numpy(rng.permutation(len(x))).to(device)
-            x = x.mul_(lam * scale).add_(x[perm], alpha=(1 - lam) * scale)
+            partner = x[perm]  # gathered before x is scaled in place
+            x = x.mul_(lam * scale).add_(partner, alpha=(1 - lam) * scale)
         elif scale != 1.0:
             x = x.mul_(scale)
         if self.fast_dropout:  # the head's own dropout, its mask from random bytes (see _half_mask)
