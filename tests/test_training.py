@@ -239,3 +239,16 @@ def test_the_cheap_dropout_mask_keeps_half_the_elements_reproducibly():
     assert torch.equal(mask, _half_mask(x, np.random.default_rng(0)))
     assert _leading_half_dropout(torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(3, 2)))
     assert not _leading_half_dropout(torch.nn.Sequential(torch.nn.Dropout(0.3), torch.nn.Linear(3, 2)))
+
+
+def test_mixup_in_place_mixes_each_row_with_its_partner_as_given():
+    import numpy as np
+    import torch
+
+    from training.train import mix_in_place
+
+    x = torch.arange(12, dtype=torch.float32).reshape(4, 3)
+    mixed, lam, perm = mix_in_place(x.clone(), 0.2, np.random.default_rng(0), scale=2.0)
+    assert torch.allclose(mixed, 2.0 * (lam * x + (1 - lam) * x[perm]))
+    same, lam, perm = mix_in_place(x.clone(), 0.0, np.random.default_rng(0), scale=2.0)
+    assert torch.equal(same, 2 * x) and lam == 1.0 and perm is None

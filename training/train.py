@@ -301,6 +301,18 @@ def head_epoch(items: int, batch_size: int) -> tuple[int, int]:
     return batch, max(1, min(math.ceil(items / batch), HEAD_STEPS))
 
 
+def mix_in_place(x: torch.Tensor, mixup: float, rng: np.random.Generator,
+                 scale: float = 1.0) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+    """Mixup of a batch with a permutation of itself, in place, times `scale`:
+    (scale * (lam * x + (1 - lam) * x[perm]), lam, perm); (scale * x, 1.0, None) without it."""
+    if mixup > 0 and len(x) > 1:
+        lam = float(rng.beta(mixup, mixup))
+        perm = torch.from_numpy(rng.permutation(len(x))).to(x.device)
+        partner = x[perm]  # gathered before x is scaled in place
+        return x.mul_(lam * scale).add_(partner, alpha=(1 - lam) * scale), lam, perm
+    return (x.mul_(scale) if scale != 1.0 else x), 1.0, None
+
+
 def _leading_half_dropout(head: nn.Module) -> bool:
     """Whether the head starts with Dropout(0.5) (musicnn_transfer's head does)."""
     return (isinstance(head, nn.Sequential) and len(head) > 1 and type(head[0]) is nn.Dropout
@@ -685,17 +697,9 @@ class Trainer:
     def step(self, x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator) -> float:
         """One optimiser step on a batch (mixed up with itself when config.mixup): the loss."""
         config, device = self.config, self.device
-        lam, perm = 1.0, None
         # x is this batch's own copy (batch()), so it is mixed in place; Dropout(0.5)'s doubling
         # of the kept elements is folded into the mixing weights (each pass over the batch counts).
-        scale = 2.0 if self.fast_dropout else 1.0
-        if config.mixup > 0 and len(x) > 1:
-            lam = float(rng.beta(config.mixup, config.mixup))
-            perm = torch.from_numpy(rng.permutation(len(x))).to(device)
-            partner = x[perm]  # gathered before x is scaled in place
-            x = x.mul_(lam * scale).add_(partner, alpha=(1 - lam) * scale)
-        elif scale != 1.0:
-            x = x.mul_(scale)
+        x, lam, perm = mix_in_place(x, config.mixup, rng, 2.0 if self.fast_dropout else 1.0)
         if self.fast_dropout:  # the head's own dropout, its mask from random bytes (see _half_mask)
             x = x.mul_(_half_mask(x, rng))
             forward = self.trainable[1:]
