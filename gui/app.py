@@ -53,14 +53,32 @@ def start(args: argparse.Namespace) -> int:
     return run(args.folder, args.screenshot)
 
 
+# Qt messages printed without a category that the logging rules above cannot silence: no
+# PulseAudio (the player says so in the app), and what the offscreen platform of --screenshot lacks
+QUIET_QT_MESSAGES = ("PulseAudioService:", "This plugin does not support")
+
+
+def _qt_message(mode, context, message: str) -> None:
+    """Qt's messages go to the log (stderr at WARNING), but for the multimedia notes above."""
+    from PySide6.QtCore import QtMsgType
+
+    if message.startswith(QUIET_QT_MESSAGES):
+        return
+    level = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO}.get(mode, logging.WARNING)
+    logging.getLogger("qt").log(level, "%s", message)
+
+
 def make_app():
     """The QApplication (created once), named so platform integrations know it."""
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     if app is None:
-        # Qt Multimedia's start-up notes (FFmpeg version, VA-API, PulseAudio) are not the user's business
+        # Qt Multimedia's start-up notes (FFmpeg version, VA-API, PulseAudio) are not the user's
+        # business: the player says in the app when there is no sound
         os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
+        qInstallMessageHandler(_qt_message)
         app = QApplication(sys.argv[:1])
     app.setApplicationName("genrenet")
     app.setApplicationDisplayName("genrenet")

@@ -284,6 +284,7 @@ def test_screenshot_option_writes_a_png_of_the_classified_folder(tmp_path, tiny_
     proc = subprocess.run([sys.executable, "-m", "gui.app", str(music_folder), "--screenshot", str(out)],
                           capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stderr
+    assert "PulseAudioService" not in proc.stderr and "plugin does not support" not in proc.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from PySide6.QtGui import QImage
 

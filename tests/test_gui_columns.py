@@ -197,3 +197,13 @@ def test_an_opened_folder_shows_its_files_track_and_year(qtbot, tmp_path, tiny_m
     assert [w.proxy.index(r, Column.TRACK).data() for r in rows] == ["1/3", "2/3", "3/3"]
     assert [w.proxy.index(r, Column.TITLE).data() for r in rows] == ["Song 2", "Song 1", "Song 0"]
     assert {w.proxy.index(r, Column.YEAR).data() for r in rows} == {"1999"}
+
+
+def test_the_first_window_fits_a_small_screen_and_keeps_its_size_on_a_large_one():
+    from PySide6.QtCore import QSize
+
+    from gui.main.parts import FIRST_SIZE, first_size
+
+    small = first_size(QSize(1366, 768))
+    assert small.width() <= 1366 and small.height() <= 768 - 48
+    assert first_size(QSize(1920, 1080)) == FIRST_SIZE

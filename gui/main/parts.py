@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -215,6 +215,15 @@ class StageStatus:
         self.text.setText("Stopping…")
 
 
+FIRST_SIZE = QSize(1360, 820)
+
+
+def first_size(screen: QSize) -> QSize:
+    """The window's size at first start: FIRST_SIZE, or what fits a smaller screen (a 1366x768
+    laptop keeps the window's frame and the desktop's panel on screen)."""
+    return FIRST_SIZE.boundedTo(QSize(screen.width() - 16, screen.height() - 64))
+
+
 class WindowState:
     """The window's geometry, the table header (column widths, order and which are shown) and
     the splitter, kept in gui.ini between runs."""
@@ -227,7 +236,7 @@ class WindowState:
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             window.restoreGeometry(geometry)
         else:
-            window.resize(1360, 820)
+            window.resize(first_size(window.screen().availableGeometry().size()))
         header = self._store.value("header")
         if isinstance(header, QByteArray) and not header.isEmpty():
             hh.restoreState(header)  # column widths, order and which are shown
