@@ -252,3 +252,51 @@ def test_mixup_in_place_mixes_each_row_with_its_partner_as_given():
     assert torch.allclose(mixed, 2.0 * (lam * x + (1 - lam) * x[perm]))
     same, lam, perm = mix_in_place(x.clone(), 0.0, np.random.default_rng(0), scale=2.0)
     assert torch.equal(same, 2 * x) and lam == 1.0 and perm is None
+
+
+def test_a_heads_training_grid_is_every_window_hop_frames_apart():
+    from training.train import grid_starts, train_hop_frames
+
+    assert grid_starts(1000, 187, 94) == [0, 94, 188, 282, 376, 470, 564, 658, 752]
+    assert grid_starts(187, 187, 94) == [0] and grid_starts(100, 187, 94) == [0]
+    assert train_hop_frames(TrainConfig(sources=[])) is None  # the eval windows, as before
+    assert train_hop_frames(TrainConfig(sources=[], train_hop=1.5)) == 94  # 16 kHz, hop 256
+    with pytest.raises(ValueError, match="positive"):
+        train_hop_frames(TrainConfig(sources=[], train_hop=0.0))
+
+
+def test_train_hop_is_a_command_line_option():
+    from tagger.cli import build_parser
+    from training.cli import train_config
+
+    args = build_parser().parse_args(["train", "--dataset", "folder", "/music", "--train-hop", "1.5"])
+    assert train_config(args).train_hop == 1.5
+
+
+def test_a_frozen_head_with_train_hop_trains_on_the_grid_and_validates_on_the_eval_windows(gtzan_dir, tmp_path):
+    import numpy as np
+
+    from tagger.resources import resource_path
+    from training.crossval import cross_validate
+    from training.splitting import make_split
+    from training.train import Trainer, load_sources
+
+    if not resource_path("models", "msd_musicnn.pt").is_file():
+        pytest.skip("the converted musicnn checkpoint is not shipped")
+    cache = tmp_path / "features"
+    config = tiny_config(gtzan_dir, tmp_path / "m.pt", cache, arch="musicnn_transfer", arch_kwargs={},
+                         eval_windows=1, epochs=2, batch_size=4, train_hop=1.0)  # 62 frames
+    result = train(config)
+    assert result.stopped == "completed" and load_checkpoint(result.checkpoint).labels == ("Blues", "Metal")
+    grid = sorted((cache.parent / "embeddings").rglob("*.h62.npy"))
+    assert len(grid) == result.split_sizes["train"]
+    assert all(len(np.load(f)) == 2 for f in grid)  # 4 s = 250 frames: windows at 0 and 62
+    assert len(list((cache.parent / "embeddings").rglob("*.w1.npy"))) == result.split_sizes["valid"]
+    # The trainer's training rows are the grid windows, its validation rows the eval windows.
+    split = make_split(load_sources(config), config.split, config.seed)
+    trainer = Trainer(config, ("Blues", "Metal"), split)
+    trainer.load_features(), trainer.load_clips(), trainer.build_model()
+    trainer.load_embeddings()
+    assert len(trainer.train_x) == 2 * len(split.train) and trainer.valid_sizes == [1] * len(split.valid)
+    summary = cross_validate(config, folds=2)
+    assert sum(f["test_clips"] for f in summary["folds"]) == 10

@@ -59,6 +59,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--crops-per-clip", type=int, default=default("crops_per_clip"), help="default %(default)s")
     p.add_argument("--windows", type=int, default=default("eval_windows"),
                    help="windows per clip for validation (and, for a frozen backbone, for training); default %(default)s")
+    p.add_argument("--train-hop", type=float, default=default("train_hop"), metavar="SECONDS",
+                   help="frozen backbone: train the head on a window every SECONDS over the whole clip "
+                        "(e.g. 1.5, half a window) instead of on the --windows windows")
     p.add_argument("--seed", type=int, default=default("seed"), help="default %(default)s")
     p.add_argument("--device", default=default("device"), choices=DEVICES)
     p.add_argument("--workers", type=int, default=default("workers"),
@@ -177,7 +180,7 @@ def train_config(args: argparse.Namespace):
         split=args.split or default("split"), seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, weight_decay=args.weight_decay, patience=args.patience, mixup=args.mixup,
         spec_augment=args.spec_augment, class_weights=args.class_weights,
-        crops_per_clip=args.crops_per_clip, eval_windows=args.windows, pretrained=args.pretrained, device=args.device,
+        crops_per_clip=args.crops_per_clip, eval_windows=args.windows, train_hop=args.train_hop, pretrained=args.pretrained, device=args.device,
         workers=args.workers, resume=args.resume, max_steps=args.max_steps, cache_dir=args.cache_dir,
     )
 

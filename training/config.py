@@ -58,6 +58,9 @@ class TrainConfig:
     class_weights: bool = True
     crops_per_clip: int = 4  # random training windows per clip per epoch
     eval_windows: int = 8  # windows per clip for validation (as classify judges a track)
+    # A frozen backbone: the head trains on windows every `train_hop` seconds over the whole clip
+    # (overlapping when shorter than a window), not on the eval_windows; validation keeps those.
+    train_hop: float | None = None
     pretrained: str = "msd"  # musicnn_transfer: the backbone's weights ("msd", "mtt" or a path)
     device: str = "auto"
     workers: int = 2

@@ -40,6 +40,7 @@ from training.train import (
     fit,
     is_frozen_transfer,
     load_sources,
+    train_hop_frames,
 )
 
 
@@ -88,6 +89,7 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
     parts = group_folds(dataset.examples, folds, config.seed)
     device = resolve_device(config.device)
     frozen_cache = None
+    train_embeddings = None  # with config.train_hop: every clip's grid-window embeddings
     probe, _ = build_model(config, len(labels))
     if is_frozen_transfer(probe):
         # Run the frozen backbone once per clip up front: every fold reuses the embeddings.
@@ -98,6 +100,10 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
         embeddings = {} if embeddings is None else embeddings
         arrays = frozen_cache.get(dataset.examples, config.eval_windows, progress)
         embeddings.update((e.path, a) for e, a in zip(dataset.examples, arrays, strict=True))
+        hop = train_hop_frames(config)
+        if hop is not None:  # every clip trains in some fold: its grid windows, read once too
+            grid = frozen_cache.get(dataset.examples, 0, progress, hop=hop)
+            train_embeddings = {e.path: a for e, a in zip(dataset.examples, grid, strict=True)}
         parts = group_folds(dataset.examples, folds, config.seed)
     else:
         embeddings = None
@@ -117,7 +123,8 @@ def cross_validate(config: TrainConfig, folds: int = 5, progress=None, dataset=N
             # A frozen backbone's fold keeps its best head in memory (result.model): no checkpoint.
             out = None if frozen_cache is not None else Path(tmp) / f"fold{k + 1}.pt"
             fold_config = replace(config, out=out, resume=False, save_state=False)
-            result = fit(fold_config, labels, split, progress=progress, device=device, embeddings=embeddings)
+            result = fit(fold_config, labels, split, progress=progress, device=device, embeddings=embeddings,
+                         train_embeddings=train_embeddings)
             if result.checkpoint is None and result.model is None:
                 raise RuntimeError(f"fold {k + 1} produced no checkpoint ({result.stopped})")
             failed = {Path(p) for p, _ in result.skipped}

@@ -233,17 +233,20 @@ class EmbeddingCache:
         key = self.cache.entry(example.path).name
         return self.root / key[:2] / f"{key}.{kind}.npy"
 
-    def get(self, examples: Sequence[Example], count: int, progress: Progress | None = None) -> list[np.ndarray]:
-        """(n_windows, D) float32 embeddings per example, computed once and kept on disk."""
+    def get(self, examples: Sequence[Example], count: int, progress: Progress | None = None,
+            hop: int | None = None) -> list[np.ndarray]:
+        """(n_windows, D) float32 embeddings per example, computed once and kept on disk: of the
+        `count` windows classify would judge it by, or with `hop` (frames) of grid_starts' grid."""
         frames = self.cache.cfg.window_frames
         out = []
         for i, e in enumerate(examples):
-            file = self._file(e, f"w{count}")
+            file = self._file(e, f"w{count}" if hop is None else f"h{hop}")
             if file.is_file():
                 stored = np.load(file)
             else:
                 mel = np.asarray(self.cache.load(e.path), dtype=np.float32)
-                windows = cut_windows(mel, window_starts(len(mel), frames, count), frames)
+                starts = window_starts(len(mel), frames, count) if hop is None else grid_starts(len(mel), frames, hop)
+                windows = cut_windows(mel, starts, frames)
                 with torch.no_grad():
                     self.model.eval()
                     stored = torch.cat([self._all_embeddings(torch.from_numpy(windows[j : j + 64]).to(self.device))
@@ -276,6 +279,23 @@ class EmbeddingCache:
             return stored
         start = 0 if name == self.STORED[0] else stored.shape[1] - dims
         return np.ascontiguousarray(stored[:, start : start + dims])
+
+
+def grid_starts(n_frames: int, window_frames: int, hop: int) -> list[int]:
+    """Start frames of every window `hop` frames apart from the start of a track (a head's
+    training windows, TrainConfig.train_hop): windows overlap when hop < window_frames; a track
+    shorter than one window gets one window at 0 (padded by cut_windows)."""
+    return list(range(0, max(1, n_frames - window_frames + 1), max(1, int(hop))))
+
+
+def train_hop_frames(config: TrainConfig) -> int | None:
+    """config.train_hop in feature frames (None when the head trains on the eval windows)."""
+    if config.train_hop is None:
+        return None
+    if config.train_hop <= 0:
+        raise ValueError("train_hop must be a positive number of seconds")
+    cfg = config.features
+    return max(1, round(config.train_hop * cfg.sample_rate / cfg.hop_length))
 
 
 def embedding_cache_for(config: TrainConfig, model: nn.Module, device: torch.device) -> EmbeddingCache:
@@ -412,13 +432,16 @@ def fit(config: TrainConfig, labels: Sequence[str], split: Split, *, trained_on:
         progress: Progress | None = None, cancel: threading.Event | None = None, dist: Dist | None = None,
         device: torch.device | None = None, started: float | None = None,
         skipped: Sequence[tuple[Path, str]] = (),
-        embeddings: Mapping[Path, np.ndarray] | None = None) -> TrainResult:
+        embeddings: Mapping[Path, np.ndarray] | None = None,
+        train_embeddings: Mapping[Path, np.ndarray] | None = None) -> TrainResult:
     """Train on split.train, select and calibrate on split.valid; write config.out (unless None).
     `embeddings` (a frozen backbone only): path -> the clip's window embeddings (n_windows, D), as
     EmbeddingCache.get gives them; when it holds every clip of the split, nothing is read from
-    the feature or embedding cache (cross-validation reads them once for all its runs)."""
+    the feature or embedding cache (cross-validation reads them once for all its runs). With
+    config.train_hop, `train_embeddings` holds the training clips' grid windows likewise."""
     return Trainer(config, labels, split, trained_on=trained_on, progress=progress, cancel=cancel, dist=dist,
-                   device=device, started=started, skipped=skipped, embeddings=embeddings).fit()
+                   device=device, started=started, skipped=skipped, embeddings=embeddings,
+                   train_embeddings=train_embeddings).fit()
 
 
 @dataclass
@@ -451,9 +474,11 @@ class Trainer:
                  cancel: threading.Event | None = None, dist: Dist | None = None,
                  device: torch.device | None = None, started: float | None = None,
                  skipped: Sequence[tuple[Path, str]] = (),
-                 embeddings: Mapping[Path, np.ndarray] | None = None) -> None:
+                 embeddings: Mapping[Path, np.ndarray] | None = None,
+                 train_embeddings: Mapping[Path, np.ndarray] | None = None) -> None:
         self.config = config
         self.embeddings = embeddings
+        self.train_embeddings = train_embeddings
         self.started = time.monotonic() if started is None else started
         self.dist = dist or Dist()
         self.device = device or resolve_device(config.device)
@@ -553,20 +578,43 @@ class Trainer:
     def given_embeddings(self) -> bool:
         """Whether the caller passed the frozen backbone's embeddings of every clip of the split."""
         return self.embeddings is not None and all(
-            e.path in self.embeddings for e in self.split.train + self.split.valid)
+            e.path in self.embeddings for e in self.split.train + self.split.valid) and (
+            self.config.train_hop is None or self.given_train_embeddings())
+
+    def given_train_embeddings(self) -> bool:
+        """Whether the caller passed the training clips' grid-window embeddings (train_hop)."""
+        return self.train_embeddings is not None and all(e.path in self.train_embeddings for e in self.split.train)
 
     def load_embeddings(self) -> None:
         """A frozen backbone: its embeddings of every clip's windows (computed once, cached on
-        disk); the head trains on every window of every clip, with the clip's label."""
+        disk); the head trains on every window of every clip, with the clip's label: the eval
+        windows, or with config.train_hop a window every train_hop seconds (validation keeps
+        the eval windows, as classify judges a track)."""
+        hop = train_hop_frames(self.config)
         clips = self.split.train + self.split.valid
         if self.given_embeddings():
             both = [self.embeddings[e.path] for e in clips]  # the caller's, read from the cache once
+            if hop is not None:
+                both[: len(self.split.train)] = [self.train_embeddings[e.path] for e in self.split.train]
         else:
             emb = embedding_cache_for(self.config, self.model, self.device)
-            both = emb.get(clips, self.config.eval_windows, self._progress) if self.dist.main else None
+
+            def read(progress=None):
+                if hop is None:
+                    return emb.get(clips, self.config.eval_windows, progress)
+                n_train, total = len(self.split.train), len(clips)
+
+                def shifted(offset):  # one count over both parts, as for the eval windows
+                    return None if progress is None else (
+                        lambda ev: progress(dict(ev, done=ev["done"] + offset, total=total)))
+
+                return (emb.get(self.split.train, 0, shifted(0), hop=hop)
+                        + emb.get(self.split.valid, self.config.eval_windows, shifted(n_train)))
+
+            both = read(self._progress) if self.dist.main else None
             self.dist.barrier()
             if not self.dist.main:
-                both = emb.get(clips, self.config.eval_windows)
+                both = read()
         train_emb, valid_emb = both[: len(self.split.train)], both[len(self.split.train) :]
         self.train_x = torch.from_numpy(np.concatenate(train_emb))
         self.train_y = torch.from_numpy(np.repeat(self.train_clips.targets, [len(e) for e in train_emb]))
