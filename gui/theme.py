@@ -120,14 +120,23 @@ def apply_appearance(app: QApplication, appearance: str) -> None:
         desktop = _desktop.pop(id(app), None)
         if desktop is not None:  # forced before: give the desktop's look back
             app.setStyle(desktop[0])
-            app.styleHints().unsetColorScheme()
+            _tell_scheme(app, None)
             app.setPalette(desktop[1])
         return
     _desktop.setdefault(id(app), (app.style().name(), QGuiApplication.palette()))
     app.setStyle(QStyleFactory.create("Fusion"))
     if appearance == "dark":
-        app.styleHints().setColorScheme(Qt.ColorScheme.Dark)
+        _tell_scheme(app, Qt.ColorScheme.Dark)
         app.setPalette(dark_palette())
     else:
-        app.styleHints().setColorScheme(Qt.ColorScheme.Light)
+        _tell_scheme(app, Qt.ColorScheme.Light)
         app.setPalette(app.style().standardPalette())
+
+
+def _tell_scheme(app: QApplication, scheme) -> None:
+    """Tell the platform (window frames, native dialogs) the forced scheme; Qt 6.8 and later."""
+    hints = app.styleHints()
+    if scheme is None and hasattr(hints, "unsetColorScheme"):
+        hints.unsetColorScheme()
+    elif scheme is not None and hasattr(hints, "setColorScheme"):
+        hints.setColorScheme(scheme)
