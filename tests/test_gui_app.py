@@ -758,3 +758,21 @@ def test_the_album_view_widens_the_album_column_and_gives_the_width_back(qtbot, 
     assert header.sectionSize(Column.ALBUM) > 200, "the majority text is readable"
     window.views.set_filter(Filter.ALL)
     assert header.sectionSize(Column.ALBUM) == 60
+
+
+def test_learn_from_my_tags_is_a_window_beside_the_review_and_closing_it_stops_learning(qtbot, window,
+                                                                                        music_folder):
+    open_and_classify(qtbot, window, music_folder)
+    window.tools.learn()
+    dialog = window.tools.learn_dialog
+    assert dialog.isVisible() and not dialog.isModal() and dialog.runner.running
+    window.tools.learn()
+    assert window.tools.learn_dialog is dialog, "one at a time, raised when asked again"
+    window.views.set_filter(Filter.ALL)
+    window.decisions.select(0)
+    path = window.model.row_at(window.decisions.selected_rows()[0]).track.path
+    window.decisions.accept()  # the review goes on meanwhile
+    assert row_of(window, path).status == DecisionStatus.ACCEPTED
+    dialog.close()  # while learning: stops it, then closes
+    qtbot.waitUntil(lambda: window.tools.learn_dialog is None, timeout=60_000)
+    assert not dialog.runner.running and not dialog.isVisible()

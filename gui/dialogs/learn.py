@@ -1,5 +1,6 @@
 """Tools -> Learn from My Tags: `genrenet learn FOLDER --progress-json` in its own process, with
-progress, Cancel, the comparison with the model in use, and "Use this model"."""
+progress, Cancel, the comparison with the model in use, and "Use this model". The window is not
+modal: the review goes on while it learns; closing it stops the learning (nothing is written)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class LearnDialog(QDialog):
         self.resize(560, 260)
         self.folder, self.out, self.min_tracks = Path(folder), out or learned_model_path(), min_tracks
         self.report: events.Learned | None = None
+        self._close_when_stopped = False
         self.intro = QLabel(f"genrenet trains a genre model on the genres the files in <b>{self.folder}</b> "
                             "already carry (and your review decisions), in your own spelling, and measures it "
                             "with cross-validation by album before you use it.")
@@ -82,6 +84,8 @@ class LearnDialog(QDialog):
             self.report = event
 
     def _on_finished(self, code: int, cancelled: bool) -> None:
+        if self._close_when_stopped:
+            super().reject()
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
@@ -118,3 +122,12 @@ class LearnDialog(QDialog):
             self.runner.stop()
         else:
             self.reject()
+
+    def reject(self) -> None:
+        """Closing the window (Esc, its close button) while it learns stops the learning first."""
+        if self.runner.running:
+            self._close_when_stopped = True
+            self.status.setText("Stopping…")
+            self.runner.stop()
+            return
+        super().reject()

@@ -1,6 +1,6 @@
-"""Tools menu: Settings (modal: it edits values), Learn from My Tags, and Retrain, which is a window
-of its own so that the review goes on while it trains. A model chosen in either becomes the
-model in use and the folder is classified again.
+"""Tools menu: Settings (modal: it edits values), and Learn from My Tags and Retrain, each a
+window of its own so that the review goes on while they train. A model chosen in either becomes
+the model in use and the folder is classified again.
 """
 
 from __future__ import annotations
@@ -33,15 +33,24 @@ class Tools:
         self.settings_dialog = None
 
     def learn(self) -> None:
+        """Learn from My Tags, in a window of its own: one at a time, raised when asked again."""
         from gui.dialogs.learn import LearnDialog
 
+        if self.learn_dialog is not None:
+            self.learn_dialog.raise_()
+            self.learn_dialog.activateWindow()
+            return
         if self.window.folder is None:
             return
         dialog = LearnDialog(self.window.folder, self.window)
+        dialog.setModal(False)
         dialog.model_chosen.connect(self.use_model)
+        dialog.finished.connect(self._on_learn_closed)
         self.learn_dialog = dialog
         dialog.start()
-        dialog.exec()
+        dialog.show()
+
+    def _on_learn_closed(self, _result: int) -> None:
         self.learn_dialog = None
 
     def retrain(self) -> None:
@@ -69,6 +78,8 @@ class Tools:
     def close(self) -> bool:
         """Before the app quits: a running training stops if the user says so, and the app quits
         once the trainer is gone; False keeps the app open meanwhile."""
+        if self.learn_dialog is not None:
+            self.learn_dialog.runner.stop()  # a learn writes nothing until it is done
         rw = self.retrain_window
         if rw is None or rw.close():
             return True
