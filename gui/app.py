@@ -95,7 +95,7 @@ def run(folder: Path | None = None, screenshot: Path | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a screenshot needs no screen
     app = make_app()
     from gui import theme
-    from gui.main.window import MainWindow, app_icon
+    from gui.mainwindow.window import MainWindow, app_icon
     from tagger.settings import load_settings
 
     theme.apply_appearance(app, load_settings().appearance)

@@ -18,7 +18,7 @@ from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
 
 from gui.dialogs.write_summary import WriteSummaryDialog  # noqa: E402
-from gui.main.window import MainWindow  # noqa: E402
+from gui.mainwindow.window import MainWindow  # noqa: E402
 from gui.review.model import Column, Filter  # noqa: E402
 from tagger.settings import Settings, load_settings, save_settings  # noqa: E402
 from tagger.track import DecisionStatus  # noqa: E402
@@ -695,7 +695,7 @@ def test_learn_dialog_summary_compares_with_the_model_in_use():
 
 
 def test_detail_pane_shows_the_cover_of_the_selected_track(qtbot, tmp_path):
-    from gui.review.detail import DetailPane
+    from gui.detail.pane import DetailPane
     from tagger.review import ReviewItem
     from tagger.track import Fingerprint, Track
 

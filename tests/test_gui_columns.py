@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QStandardItemModel  # noqa: E402
 from PySide6.QtWidgets import QHeaderView, QTableView  # noqa: E402
 
-from gui.main.window import MainWindow  # noqa: E402
+from gui.mainwindow.window import MainWindow  # noqa: E402
 from gui.review.columns import DEFAULT_WIDTHS, FIRST_COLUMNS, column_menu, place_new_columns  # noqa: E402
 from gui.review.model import HEADERS, Column, TrackTableModel  # noqa: E402
 from tagger import paths  # noqa: E402
@@ -202,7 +202,7 @@ def test_an_opened_folder_shows_its_files_track_and_year(qtbot, tmp_path, tiny_m
 def test_the_first_window_fits_a_small_screen_and_keeps_its_size_on_a_large_one():
     from PySide6.QtCore import QSize
 
-    from gui.main.parts import FIRST_SIZE, first_size
+    from gui.mainwindow.parts import FIRST_SIZE, first_size
 
     small = first_size(QSize(1366, 768))
     assert small.width() <= 1366 and small.height() <= 768 - 48

@@ -13,10 +13,10 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QUrl  # noqa: E402
 
-from gui.review.detail import DetailPane  # noqa: E402
+from gui.detail.pane import DetailPane  # noqa: E402
+from gui.detail.player import unavailable_reason  # noqa: E402
+from gui.detail.selection import SelectionFacts  # noqa: E402
 from gui.review.model import TrackTableModel  # noqa: E402
-from gui.review.player import unavailable_reason  # noqa: E402
-from gui.review.selection import SelectionFacts  # noqa: E402
 from tagger.review import Review  # noqa: E402
 from tagger.review_store import ReviewStore  # noqa: E402
 from tagger.track import Fingerprint, Prediction, Track  # noqa: E402

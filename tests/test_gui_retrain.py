@@ -278,7 +278,7 @@ def test_closing_while_training_asks_and_closes_once_stopped(qtbot, tmp_path, fa
 
 def test_quitting_the_app_while_training_stops_the_trainer_then_quits(qtbot, tmp_path, fake, current_model,
                                                                       monkeypatch):
-    from gui.main.window import MainWindow
+    from gui.mainwindow.window import MainWindow
 
     monkeypatch.setenv("FAKE_EPOCH_S", "0.3")
     main = MainWindow()
@@ -336,7 +336,7 @@ def training_data(tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_retrain_trains_a_tiny_model_compares_it_and_use_this_model_reclassifies(qtbot, tmp_path, tiny_model_path,
                                                                                   music_folder):
-    from gui.main.window import MainWindow
+    from gui.mainwindow.window import MainWindow
     from tagger.settings import Settings, load_settings, save_settings
 
     save_settings(Settings(model_path=str(tiny_model_path)))

@@ -25,4 +25,4 @@ def test_wheel_ships_resources_as_package_data(tmp_path):
     expected = {f"genrenet_resources/models/{p.name}" for p in (ROOT / "resources" / "models").iterdir()
                 if p.is_file()}
     assert expected <= shipped
-    assert {"tagger/cli.py", "gui/__init__.py", "gui/main/window.py", "gui/settings/dialog.py", "training/__init__.py"} <= names
+    assert {"tagger/cli.py", "gui/__init__.py", "gui/mainwindow/window.py", "gui/settings/dialog.py", "training/__init__.py"} <= names

@@ -1,7 +1,7 @@
 """The main window: open a folder, watch it scan and classify, review, write, undo.
 
 It is wiring: gui.controller.AppController owns the settings, the stores, the model and every
-slow job; the window builds its parts (gui/main/actions.py declares the actions, menus and
+slow job; the window builds its parts (gui/mainwindow/actions.py declares the actions, menus and
 toolbar; decisions.py, writes.py and tools.py carry out the review's commands, writes and undo,
 and the Tools menu), follows the controller's signals and keeps the views in step.
 """
@@ -26,16 +26,23 @@ from PySide6.QtWidgets import (
 
 from gui import theme
 from gui.controller import AppController
+from gui.detail.pane import DetailPane
 from gui.dialogs.about import show_about, show_shortcuts
 from gui.dialogs.errors import ErrorsModel
 from gui.gc_guard import collect_on_ui_thread
-from gui.main.actions import build_actions, build_filter_actions, build_menus, build_toolbar
-from gui.main.decisions import Decisions
-from gui.main.parts import Banner, ProblemsDock, StageStatus, WelcomePage, WindowState, filter_bar
-from gui.main.tools import Tools
-from gui.main.views import Views, single_shot
-from gui.main.writes import Writes
-from gui.review.detail import DetailPane
+from gui.mainwindow.actions import build_actions, build_filter_actions, build_menus, build_toolbar
+from gui.mainwindow.decisions import Decisions
+from gui.mainwindow.parts import (
+    Banner,
+    ProblemsDock,
+    StageStatus,
+    WelcomePage,
+    WindowState,
+    filter_bar,
+)
+from gui.mainwindow.tools import Tools
+from gui.mainwindow.views import Views, single_shot
+from gui.mainwindow.writes import Writes
 from gui.review.model import Column, Filter, TrackFilterModel, TrackTableModel
 from gui.review.table import build_review_table
 from tagger import paths

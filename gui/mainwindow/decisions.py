@@ -11,7 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMenu
 
-from gui.main.actions import TABLE_MENU, fill
+from gui.mainwindow.actions import TABLE_MENU, fill
 from gui.review.model import Column
 from tagger.review import Skip
 

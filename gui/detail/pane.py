@@ -1,9 +1,9 @@
 """The detail pane: what the model heard in the selected track, so a reviewer can judge it.
 
 One selected row: its cover, top-genre probability bars, styles, the spectrogram of the whole
-track with each analysis window's prediction on the same time axis (gui.review.timeline), and
-playback with a playhead (gui.review.player). Several rows: a summary of them instead
-(gui.review.selection). None: a note saying what appears here.
+track with each analysis window's prediction on the same time axis (gui.detail.timeline), and
+playback with a playhead (gui.detail.player). Several rows: a summary of them instead
+(gui.detail.selection). None: a note saying what appears here.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui import theme
-from gui.review.bars import Legend, ProbabilityBars, color_for
-from gui.review.cover_art import CoverArt
+from gui.detail.bars import Legend, ProbabilityBars, color_for
+from gui.detail.cover_art import CoverArt
+from gui.detail.player import Player
+from gui.detail.selection import SelectionSummary
+from gui.detail.timeline import SpectrogramLoader, TimelineView
 from gui.review.model import Row, status_colour
-from gui.review.player import Player
-from gui.review.selection import SelectionSummary
-from gui.review.timeline import SpectrogramLoader, TimelineView
 from tagger.features import FeatureConfig
 
 PLAY_ONE = "Select one track to listen to it"

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QWidget
 
-from gui.review.timeline import clock
+from gui.detail.timeline import clock
 
 NO_DEVICE = ("No sound output device was found, so the track plays without sound: is a sound server "
              "(PipeWire or PulseAudio) running, and a device enabled?")

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from gui import theme
-from gui.review.bars import ProbabilityBars, color_for
+from gui.detail.bars import ProbabilityBars, color_for
 from gui.review.model import Row, status_colour
 from tagger.track import DecisionStatus
 
