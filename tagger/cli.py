@@ -36,6 +36,7 @@ from tagger.review import (
 from tagger.review_store import ReviewStore
 from tagger.scan import path_order_key, read_track
 from tagger.tags import SUPPORTED_FORMATS, genre_problem
+from tagger.text import counted
 from tagger.track import DecisionStatus, Fingerprint, Track
 
 _LISTED = (DecisionStatus.PENDING, DecisionStatus.ACCEPTED, DecisionStatus.REJECTED,
@@ -268,8 +269,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
                  text=f"{track.current_genre or '-':<20} {_who(track):<40} {track.path}")
     for path, error in _non_track_errors(report):
         out.file(path, error, {}, text="")
-    out.summary(f"{_n(len(report.tracks), 'file')} ({report.new} new, {report.changed} changed, "
-                f"{report.unchanged} unchanged, {report.removed} removed), {_n(len(report.errors), 'error')}")
+    out.summary(f"{counted(len(report.tracks), 'file')} ({report.new} new, {report.changed} changed, "
+                f"{report.unchanged} unchanged, {report.removed} removed), {counted(len(report.errors), 'error')}")
     return 0
 
 
@@ -299,7 +300,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     for path, error in _non_track_errors(report):
         out.file(path, error, {"genre": None, "confidence": None, "top": [], "styles": [], "current_genre": None},
                  text="")
-    out.summary(f"{out.ok:,} classified, {_n(out.errors, 'error')}")
+    out.summary(f"{out.ok:,} classified, {counted(out.errors, 'error')}")
     return 0
 
 
@@ -325,7 +326,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             out.file(item.track.path, item.error or item.track.error, _review_fields(review, item),
                      text=_review_line(review, item))
         counts = review.counts()
-        out.summary(f"{_n(len(items), 'track')} listed; of {_n(counts.total, 'track')}: "
+        out.summary(f"{counted(len(items), 'track')} listed; of {counted(counts.total, 'track')}: "
                     f"{counts.needs_review} need review, {counts.of(DecisionStatus.PENDING)} pending, "
                     f"{counts.of(DecisionStatus.ACCEPTED)} accepted, {counts.of(DecisionStatus.EDITED)} edited, "
                     f"{counts.of(DecisionStatus.REJECTED)} rejected, {counts.of(DecisionStatus.WRITTEN)} written")
@@ -344,7 +345,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                                      item.error or "no suggestion to accept (not classified)")
         out.file(item.track.path, error, _review_fields(review, item),
                  text=f"{item.status.value:<9} {item.genre_text or '-':<24} {item.track.path}")
-    out.summary(f"{_n(len(changed), 'decision')} stored ({action}), {_n(out.errors, 'error')}")
+    out.summary(f"{counted(len(changed), 'decision')} stored ({action}), {counted(out.errors, 'error')}")
     return 0
 
 
@@ -407,14 +408,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
         for plan in plans:
             if plan.skip is not Skip.ERROR:
                 out.file(plan.path, None, _plan_fields(plan, written=False), text=_plan_line(plan, "would write"))
-        out.summary(f"dry run: {_n(len(to_write), 'file')} would be written{_skip_summary(skipped)}, "
-                    f"{_n(out.errors, 'error')}")
+        out.summary(f"dry run: {counted(len(to_write), 'file')} would be written{_skip_summary(skipped)}, "
+                    f"{counted(out.errors, 'error')}")
         return 0
     outcome = ops.write_decisions(
         session.library, session.store, [p.decision() for p in to_write],
         id3_version=args.id3_version or settings.id3_version, separator=settings.separator, force=args.force,
         keep_mtime=settings.keep_mtime if args.keep_mtime is None else args.keep_mtime,
-        description=f"genrenet apply{' --canonicalize' if args.canonicalize else ''} ({_n(len(to_write), 'file')})",
+        description=f"genrenet apply{' --canonicalize' if args.canonicalize else ''} ({counted(len(to_write), 'file')})",
         progress=ProgressLine("writing"), decided=not args.canonicalize)
     report = outcome.report
     errors = dict(report.errors)
@@ -429,8 +430,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if path not in errors:
             out.summary(f"warning: {path}: {error}")
     batch = f" as batch {report.batch_id} (undo: genrenet undo --batch {report.batch_id})" if report.batch_id else ""
-    out.summary(f"{_n(len(report.written), 'file')} written{batch}{_skip_summary(skipped)}, "
-                f"{_n(out.errors, 'error')}")
+    out.summary(f"{counted(len(report.written), 'file')} written{batch}{_skip_summary(skipped)}, "
+                f"{counted(out.errors, 'error')}")
     return 0
 
 
@@ -451,7 +452,7 @@ def _skip_summary(skipped: list[Plan]) -> str:
     if not skipped:
         return ""
     kinds = Counter(p.skip for p in skipped)
-    return f", {_n(len(skipped), 'file')} left alone (" + ", ".join(f"{n} {k.value}" for k, n in kinds.items()) + ")"
+    return f", {counted(len(skipped), 'file')} left alone (" + ", ".join(f"{n} {k.value}" for k, n in kinds.items()) + ")"
 
 
 def cmd_genres(args: argparse.Namespace) -> int:
@@ -471,8 +472,8 @@ def cmd_genres(args: argparse.Namespace) -> int:
         print(json.dumps(_valid_text(fields), ensure_ascii=False) if args.json else f"{v.count:>7}  {v.value:<30} {shown}")
     variants = [v for v in values if v.is_variant]
     unknown = [v for v in values if not v.known]
-    out.summary(f"{_n(len(values), 'genre value')} in {_n(len(report.tracks), 'file')}: "
-                f"{_n(len(variants), 'spelling variant')} ({sum(v.count for v in variants)} files; "
+    out.summary(f"{counted(len(values), 'genre value')} in {counted(len(report.tracks), 'file')}: "
+                f"{counted(len(variants), 'spelling variant')} ({sum(v.count for v in variants)} files; "
                 f"genrenet apply --canonicalize tidies them), {len(unknown)} not in the genre tree")
     return 0
 
@@ -496,7 +497,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
             out.file(path, None, {"batch": report.batch_id, "restored": True}, text=f"restored {path}")
         for path, error in report.errors:
             out.file(path, error, {"batch": report.batch_id, "restored": False}, text="")
-    out.summary(f"{_n(out.ok, 'file')} restored, {_n(out.errors, 'error')}")
+    out.summary(f"{counted(out.ok, 'file')} restored, {counted(out.errors, 'error')}")
     return 0
 
 
@@ -508,7 +509,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         problems = journal.check()
         for problem in problems:
             print(f"problem: {problem}")
-        print(f"journal {journal.db_path}: " + ("healthy" if not problems else f"{_n(len(problems), 'problem')}"),
+        print(f"journal {journal.db_path}: " + ("healthy" if not problems else f"{counted(len(problems), 'problem')}"),
               file=sys.stderr)
         return 1 if problems else 0
     batches = journal.history()
@@ -643,10 +644,6 @@ def _settings():
     from tagger.settings import load_settings
 
     return load_settings()
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass

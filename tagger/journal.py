@@ -46,6 +46,7 @@ from tagger.tags import (
     snapshot_matches,
     write_genres,
 )
+from tagger.text import counted
 from tagger.track import Decision, DecisionStatus, Fingerprint
 
 try:
@@ -479,7 +480,7 @@ class Journal:
         if result != ["ok"]:
             problems.append(f"{self.db_path}: SQLite integrity check failed: {'; '.join(result[:5])}")
         if waiting:
-            problems.append(f"{waiting} file{'s' if waiting != 1 else ''} could not be restored by an undo yet "
+            problems.append(f"{counted(waiting, 'file')} could not be restored by an undo yet "
                             "(genrenet undo retries them; genrenet history lists the batches)")
         temps = self.leftover_temps()
         if temps:

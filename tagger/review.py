@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from tagger.styles import with_style
 from tagger.tags import genre_problem
 from tagger.taxonomy import distinct, genre_key
+from tagger.text import counted
 from tagger.track import Decision, DecisionStatus, Fingerprint, Prediction, Track
 
 if TYPE_CHECKING:
@@ -511,7 +512,7 @@ class Review:
             return None
         last = self._undo[-1]
         n = len(last.before)
-        return f"{last.action} ({n:,} track{'s' if n != 1 else ''})"
+        return f"{last.action} ({counted(n, 'track')})"
 
     def undo(self) -> list[int]:
         """Take back the last decision action of this session since the last write; returns

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from gui import theme
 from gui.detail.bars import ProbabilityBars, color_for
 from gui.review.model import Row, status_colour
+from tagger.text import counted
 from tagger.track import DecisionStatus
 
 NAMES = 3  # albums and artists named before "and N more"
@@ -26,10 +27,6 @@ STATUS_ORDER = (DecisionStatus.PENDING, DecisionStatus.ACCEPTED, DecisionStatus.
 
 def _most_first(counter: Counter) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0].casefold()))
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _named(items: list[tuple[str, int]], limit: int, counts: bool) -> str:
@@ -88,8 +85,8 @@ class SelectionFacts:
         return f"{self.count} tracks selected"
 
     def subtitle_text(self) -> str:
-        albums = _plural(len(self.albums), "album") if self.albums else "no album tag"
-        artists = _plural(len(self.artists), "artist") if self.artists else "no artist tag"
+        albums = counted(len(self.albums), "album") if self.albums else "no album tag"
+        artists = counted(len(self.artists), "artist") if self.artists else "no artist tag"
         return f"From {albums}, by {artists}"
 
     def genres_text(self) -> str:
@@ -132,7 +129,7 @@ class SelectionFacts:
     def write_text(self) -> str:
         files = sum(n for _, n in self.writes)
         if files:
-            text = f"Write would change {_plural(files, 'file')}: {_named(self.writes, NAMES, counts=True)}"
+            text = f"Write would change {counted(files, 'file')}: {_named(self.writes, NAMES, counts=True)}"
         else:
             text = "Write would change none of them"
         if self.pending_changes:

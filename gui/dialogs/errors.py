@@ -8,6 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTableView, QVBoxLayout
 
 from tagger.journal import CHANGED_SINCE_SCAN
+from tagger.text import counted
 
 
 class ErrorsModel(QAbstractTableModel):
@@ -66,7 +67,7 @@ class ErrorListDialog(QDialog):
         view.verticalHeader().hide()
         view.setColumnWidth(1, 420)
         view.horizontalHeader().setStretchLastSection(True)
-        label = QLabel(f"{len(errors):,} file{'s' if len(errors) != 1 else ''} could not be written; "
+        label = QLabel(f"{counted(len(errors), 'file')} could not be written; "
                        "the others were. These files are unchanged:")
         label.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

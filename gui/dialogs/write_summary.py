@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.settings import Settings
+from tagger.text import counted
 
 
 class WriteSummaryDialog(QDialog):
@@ -35,12 +36,12 @@ class WriteSummaryDialog(QDialog):
         view.setColumnWidth(1, 150)
         view.horizontalHeader().setStretchLastSection(True)
         view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
-        head = QLabel(f"<b>{n:,} file{'s' if n != 1 else ''}</b> will get a new genre tag "
+        head = QLabel(f"<b>{counted(n, 'file')}</b> will get a new genre tag "
                       f"(MP3 files without a tag get ID3 v2.{settings.id3_version}). Only the genre field changes; "
                       "you can undo this write from the Tags menu.")
         head.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.write_button = buttons.addButton(f"Write {n:,} file{'s' if n != 1 else ''}",
+        self.write_button = buttons.addButton(f"Write {counted(n, 'file')}",
                                               QDialogButtonBox.ButtonRole.AcceptRole)
         self.write_button.setDefault(True)
         buttons.accepted.connect(self.accept)

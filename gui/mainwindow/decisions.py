@@ -14,12 +14,9 @@ from PySide6.QtWidgets import QApplication, QMenu
 from gui.mainwindow.actions import TABLE_MENU, fill
 from gui.review.model import Column
 from tagger.review import Skip
+from tagger.text import counted
 
 _SELECT_ROW = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' if n != 1 else ''}"
 
 
 class Decisions:
@@ -56,12 +53,12 @@ class Decisions:
 
     def accept(self) -> None:
         rows = self.selected_rows()
-        self._say(f"Accepted {_plural(self.model.accept(rows), 'row')}", 3000)
+        self._say(f"Accepted {counted(self.model.accept(rows), 'row')}", 3000)
         self._advance(rows)
 
     def reject(self) -> None:
         rows = self.selected_rows()
-        self._say(f"Rejected {_plural(self.model.reject(rows), 'row')}: their files stay as they are", 3000)
+        self._say(f"Rejected {counted(self.model.reject(rows), 'row')}: their files stay as they are", 3000)
         self._advance(rows)
 
     def reset(self) -> None:
@@ -78,9 +75,9 @@ class Decisions:
     def accept_confident(self) -> None:
         n = self.model.accept_confident()
         kept = sum(1 for plan in self.model.review.plans() if plan.skip is Skip.KEEPS_GENRE)
-        text = f"Accepted {_plural(n, 'prediction')} at or above {self.model.threshold:.0%}"
+        text = f"Accepted {counted(n, 'prediction')} at or above {self.model.threshold:.0%}"
         if kept:
-            text += (f"; {_plural(kept, 'confident file')} already having a genre stay pending "
+            text += (f"; {counted(kept, 'confident file')} already having a genre stay pending "
                      f"(write policy: {self.window.settings.write_policy}; accept them one by one to replace)")
         self._say(text, 8000)
 
@@ -90,7 +87,7 @@ class Decisions:
             self._say("The selected tracks have no album majority (an album needs two or more classified tracks "
                       "with the same album tag in one folder)", 6000)
         else:
-            self._say(f"{_plural(n, 'track')} set to the album's majority genre")
+            self._say(f"{counted(n, 'track')} set to the album's majority genre")
 
     def undo(self) -> None:
         text = self.model.review.undo_text

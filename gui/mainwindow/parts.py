@@ -30,6 +30,7 @@ from gui import theme
 from gui.review.columns import FIRST_COLUMNS, place_new_columns
 from gui.review.model import Column
 from gui.tasks import Eta
+from tagger.text import counted
 
 
 def filter_bar(filter_actions: dict) -> tuple[QHBoxLayout, dict, QLineEdit]:
@@ -205,7 +206,7 @@ class StageStatus:
         eta = self._eta.text(done, total)
         parts = [f"{self.stage} {done:,} of {total:,}"]
         if errors:
-            parts.append(f"{errors:,} error{'s' if errors != 1 else ''}")
+            parts.append(counted(errors, "error"))
         if eta:
             parts.append(eta)
         self.text.setText(" \u00b7 ".join(parts))

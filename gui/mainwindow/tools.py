@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QDialog
 class Tools:
     def __init__(self, window) -> None:
         self.window = window
-        self.settings_dialog = None  # while open (tests reach into it)
         self.learn_dialog = None
         self.retrain_window = None  # one, raised when asked again
         self._quit_when_stopped = False
@@ -27,10 +26,8 @@ class Tools:
                                 genre_lists=[r.track.genres for r in w.model.rows() if not r.track.error])
         if isinstance(page, str):
             dialog.show_page(page)
-        self.settings_dialog = dialog
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_settings is not None:
             w.apply_settings(dialog.result_settings)
-        self.settings_dialog = None
 
     def learn(self) -> None:
         """Learn from My Tags, in a window of its own: one at a time, raised when asked again."""

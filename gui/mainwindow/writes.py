@@ -11,10 +11,7 @@ from gui.dialogs.errors import ErrorListDialog
 from gui.dialogs.history import HistoryDialog
 from gui.dialogs.write_summary import WriteSummaryDialog
 from tagger.ops import UndoOutcome, WriteOutcome
-
-
-def _files(n: int) -> str:
-    return f"{n:,} file{'s' if n != 1 else ''}"
+from tagger.text import counted
 
 
 class Writes:
@@ -63,7 +60,7 @@ class Writes:
         w.model.refresh_tracks(outcome.tracks)
         w.model.mark_errors(outcome.errors)
         report = outcome.report
-        text = f"Wrote {_files(len(report.written))}"
+        text = f"Wrote {counted(len(report.written), 'file')}"
         if report.batch_id is not None:
             text += f" (batch {report.batch_id}; Ctrl+Z undoes it)"
         if report.cancelled:
@@ -89,7 +86,7 @@ class Writes:
             act.setText("&Undo Last Write")
             act.setToolTip(tip or "Nothing written yet that could be undone")
         else:
-            act.setText(f"&Undo Last Write ({_files(batch.file_count - batch.restored)})")
+            act.setText(f"&Undo Last Write ({counted(batch.file_count - batch.restored, 'file')})")
             act.setToolTip(f"Put back the genres of batch {batch.id}: {batch.description}")
         self.window.update_actions()
 
@@ -101,7 +98,7 @@ class Writes:
         if not self.window.quiet:
             answer = QMessageBox.question(
                 self.window, "Undo last write",
-                f"Put back the genres {_files(batch.file_count - batch.restored)} had before the write of "
+                f"Put back the genres {counted(batch.file_count - batch.restored, 'file')} had before the write of "
                 f"{batch.created_at.replace('T', ' ')[:16]} ({batch.description})?\n\n"
                 "Files changed since then are left alone.")
             if answer != QMessageBox.StandardButton.Yes:
@@ -114,7 +111,7 @@ class Writes:
         if report is None:
             self.window.end_stage(f"Nothing undone: {outcome.message}.")
         else:
-            text = f"Undid batch {report.batch_id}: {_files(len(report.restored))} restored"
+            text = f"Undid batch {report.batch_id}: {counted(len(report.restored), 'file')} restored"
             if outcome.errors:
                 text += f"; {len(outcome.errors):,} refused (see Problems)"
             self.window.end_stage(text)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import (
-    QLabel,
-    QWidget,
-)
+from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from gui import theme
-from tagger.settings import Settings
+from tagger.settings import Settings, description
 
 
 class Page(QWidget):
@@ -34,3 +31,10 @@ def hint(text: str) -> QLabel:
     label.setWordWrap(True)
     theme.style_label(label, "muted")
     return label
+
+
+def setting_row(form: QFormLayout, label: str, widget: QWidget, setting: str) -> None:
+    """A setting's widget with its label, and its description both as the tooltip and below it."""
+    widget.setToolTip(description(setting))
+    form.addRow(label, widget)
+    form.addRow(hint(description(setting)))

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from gui.settings.page import Page, hint
+from gui.settings.page import Page, hint, setting_row
 from tagger.settings import Settings, description
 
 
@@ -38,16 +38,13 @@ class ProcessingPage(Page):
         self.appearance = QComboBox()
         for value, text in (("system", "Follow the desktop"), ("light", "Light"), ("dark", "Dark")):
             self.appearance.addItem(text, value)
-        self.appearance.setToolTip(description("appearance"))
         form = QFormLayout(self)
-        form.addRow("Speed:", self.speed)
-        form.addRow(hint(description("speed")))
+        setting_row(form, "Speed:", self.speed, "speed")
         form.addRow("Device:", self.device)
         form.addRow(hint(f"{description('device')} Available here: {', '.join(have)}."))
         form.addRow("Windows per track:", self.windows)
         form.addRow(hint(description("windows_per_track") + " More windows: slower, steadier."))
-        form.addRow("Appearance:", self.appearance)
-        form.addRow(hint(description("appearance")))
+        setting_row(form, "Appearance:", self.appearance, "appearance")
 
     def load(self, settings: Settings) -> None:
         i = self.device.findData(settings.device)
@@ -66,7 +63,6 @@ def _speed_choice() -> QComboBox:
     from tagger.resources import fast_model_path
 
     box = QComboBox()
-    box.setToolTip(description("speed"))
     for value, text in (("exact", "Exact: every window (the default)"),
                         ("adaptive", "Adaptive: fewer windows once they agree"),
                         ("fast", "Fast: the small distilled model")):

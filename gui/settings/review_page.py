@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from gui.settings.page import Page, hint
+from gui.settings.page import Page, setting_row
 from tagger.review import WritePolicy
-from tagger.settings import Settings, description
+from tagger.settings import Settings
 
 
 class ReviewPage(Page):
@@ -28,46 +28,32 @@ class ReviewPage(Page):
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
-        self.threshold.setToolTip(description("review_threshold"))
         self.genres = QSpinBox()
         self.genres.setRange(1, 5)
-        self.genres.setToolTip(description("genres_to_write"))
         self.separator = QLineEdit()
         self.separator.setMaximumWidth(80)
-        self.separator.setToolTip(description("separator"))
         self.id3 = QComboBox()
         self.id3.addItem("ID3 v2.3 (most compatible)", 3)
         self.id3.addItem("ID3 v2.4", 4)
-        self.id3.setToolTip(description("id3_version"))
         self.policy = QComboBox()
         for policy, label in ((WritePolicy.FILL_MISSING, "Fill missing genres only"),
                               (WritePolicy.REPLACE, "Replace existing genres"),
                               (WritePolicy.ADD, "Add to existing genres")):
             self.policy.addItem(label, policy.value)
             self.policy.setItemData(self.policy.count() - 1, policy.description, Qt.ItemDataRole.ToolTipRole)
-        self.policy.setToolTip(description("write_policy"))
         self.keep_mtime = QCheckBox("Keep file modification times")
-        self.keep_mtime.setToolTip(description("keep_mtime"))
         self.styles = QComboBox()
         for value, label in (("genre", "The genre"), ("genre+style", "The genre and its style (Rock; Hard Rock)"),
                              ("style", "The style in the genre's place (Hard Rock)")):
             self.styles.addItem(label, value)
-        self.styles.setToolTip(description("styles"))
         form = QFormLayout(self)
-        form.addRow("Review threshold:", self.threshold)
-        form.addRow(hint(description("review_threshold")))
-        form.addRow("Existing genres:", self.policy)
-        form.addRow(hint(description("write_policy")))
-        form.addRow("Genres to write:", self.genres)
-        form.addRow(hint(description("genres_to_write")))
-        form.addRow("Styles:", self.styles)
-        form.addRow(hint(description("styles")))
-        form.addRow("Separator:", self.separator)
-        form.addRow(hint(description("separator")))
-        form.addRow("ID3 version (MP3):", self.id3)
-        form.addRow(hint(description("id3_version")))
-        form.addRow("", self.keep_mtime)
-        form.addRow(hint(description("keep_mtime")))
+        setting_row(form, "Review threshold:", self.threshold, "review_threshold")
+        setting_row(form, "Existing genres:", self.policy, "write_policy")
+        setting_row(form, "Genres to write:", self.genres, "genres_to_write")
+        setting_row(form, "Styles:", self.styles, "styles")
+        setting_row(form, "Separator:", self.separator, "separator")
+        setting_row(form, "ID3 version (MP3):", self.id3, "id3_version")
+        setting_row(form, "", self.keep_mtime, "keep_mtime")
 
     def load(self, settings: Settings) -> None:
         self.threshold.setValue(settings.review_threshold)
