@@ -143,7 +143,9 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 
 def _log_mel_span(audio: np.ndarray, cfg: FeatureConfig, start: int, stop: int) -> np.ndarray:
-    """Frames [start, stop) of log_mel(audio, cfg), bit for bit: (stop - start, n_mels) float32.
+    """Frames [start, stop) of log_mel(audio, cfg): (stop - start, n_mels) float32, the same
+    numbers but for the filterbank product's rounding (BLAS may sum a narrower matrix in another
+    order: 4.8e-7 at most on values up to 6.3, measured).
 
     Frame t of log_mel (librosa's centred STFT, zero padding) is the FFT of the n_fft samples
     centred on t * hop; the span's samples are cut from the zero-padded signal and transformed
@@ -176,8 +178,8 @@ def _log_mel_of(segment: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
 
 def log_mel_windows(audio: np.ndarray, cfg: FeatureConfig, starts: list[int]) -> np.ndarray:
-    """Exactly cut_windows(log_mel(audio, cfg), starts, cfg.window_frames), bit for bit, but
-    computing only the frames the windows cover: (n_windows, window_frames, n_mels) float32.
+    """cut_windows(log_mel(audio, cfg), starts, cfg.window_frames) within float rounding (see
+    _log_mel_span), computing only the frames the windows cover: (n_windows, window_frames, n_mels) float32.
 
     For a 6-minute track with 8 windows that is 1,496 frames instead of 27,500. When the windows
     cover most of a short clip, its frames are computed once and the windows cut from them.

@@ -115,16 +115,25 @@ def test_cut_windows_pads_past_the_end_with_zeros():
     assert out[0, :50].min() == 1 and out[0, 50:].max() == 0
 
 
+def assert_same_log_mel(got: np.ndarray, expected: np.ndarray) -> None:
+    """Equal but for the filterbank product's rounding: BLAS may sum a wider matrix in another
+    order. OpenBLAS's Haswell kernels on an AMD EPYC differ from the whole track's on 0.3-0.5% of
+    values, by at most 4.8e-7 (one unit in the last place of values near 5, the loudest); the
+    Intel cores of earlier sessions gave the same bytes."""
+    assert got.shape == expected.shape and got.dtype == expected.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
 @pytest.mark.filterwarnings("ignore:n_fft=512 is too large")
 @pytest.mark.parametrize("samples", [300, 16_000, 47_872, 47_873, 48_128, 160_000, 1_000_003])
 @pytest.mark.parametrize("max_windows", [1, 3, 8, 20])
-def test_windowed_log_mel_is_bit_identical_to_cutting_the_whole_log_mel(samples, max_windows):
+def test_windowed_log_mel_equals_cutting_the_whole_log_mel(samples, max_windows):
     """track_windows computes only the frames its windows need; the numbers must not change."""
     audio = (0.1 * np.random.default_rng(samples).standard_normal(samples)).astype(np.float32)
     mel = log_mel(audio, CFG)
     starts = window_starts(len(mel), CFG.window_frames, max_windows)
     expected = cut_windows(mel, starts, CFG.window_frames)
-    assert log_mel_windows(audio, CFG, starts).tobytes() == expected.tobytes()
+    assert_same_log_mel(log_mel_windows(audio, CFG, starts), expected)
 
 
 def test_windowed_log_mel_matches_on_a_real_mp3(tmp_path):
@@ -132,7 +141,7 @@ def test_windowed_log_mel_matches_on_a_real_mp3(tmp_path):
     mel = log_mel(audio, CFG)
     starts = window_starts(len(mel), CFG.window_frames, 8)
     expected = cut_windows(mel, starts, CFG.window_frames)
-    assert log_mel_windows(audio, CFG, starts).tobytes() == expected.tobytes()
+    assert_same_log_mel(log_mel_windows(audio, CFG, starts), expected)
 
 
 @pytest.mark.shared_data
@@ -142,7 +151,7 @@ def test_windowed_log_mel_matches_on_shared_full_tracks(shared_data):
         mel = log_mel(audio, CFG)
         starts = window_starts(len(mel), CFG.window_frames, 8)
         expected = cut_windows(mel, starts, CFG.window_frames)
-        assert log_mel_windows(audio, CFG, starts).tobytes() == expected.tobytes(), path.name
+        assert_same_log_mel(log_mel_windows(audio, CFG, starts), expected)
 
 
 def test_forty_second_track_has_windows_reaching_its_end(tmp_path):
