@@ -73,8 +73,9 @@ Outputs = dict[Path, tuple[np.ndarray, int]]  # path -> (track probabilities, wi
 
 def baseline(paths: Sequence[Path], torch_model: LoadedModel, max_windows: int, workers: int,
              batch_size: int) -> tuple[int, Outputs]:
-    """Today's path before this work, kept as the baseline: whole-track decoding, PyTorch."""
-    with mock.patch("tagger.classify.track_windows", whole_track_windows):
+    """Today's path before this work, kept as the baseline: whole-track decoding, PyTorch, four
+    windows a forward pass."""
+    with mock.patch("tagger.classify.track_windows", whole_track_windows), mock.patch("tagger.classify.CPU_BATCH", 4):
         return pipeline(paths, torch_model, max_windows, workers, batch_size)
 
 

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 WORKER_NAME = "genrenet-decode"  # thread name prefixes: tests check that none is left running
 MODEL_THREAD_NAME = "genrenet-model"
-CPU_BATCH = 4  # windows per forward pass on CPU (see _Plan)
+CPU_BATCH = 1  # windows per forward pass on CPU (see _Plan)
 MAX_CPU_MODEL_THREADS = 4
 _POLL_S = 0.05  # how often waiting threads look at the cancel flag
 
@@ -509,10 +509,12 @@ class _Plan:
     On CPU, several model threads with one torch thread each (forward passes release the GIL)
     keep every core busy whether decoding or the model is the slow part, without OpenMP
     threads spinning against the decoders (measured on 2 cores: musicnn went from 47 ms to
-    over 200 ms per window with two torch threads beside other work). Small batches are also
-    cheaper there: musicnn costs 47-51 ms of CPU per window in batches of 1-4 and 67-73 ms in
-    batches of 8-32 (its activations no longer fit the cache). On a GPU one thread feeds
-    full batches.
+    over 200 ms per window with two torch threads beside other work). One window a pass is
+    also the cheapest there: a window's front-end activations (~25 MB) fit the cache, a batch's
+    do not. Measured on one core of an AMD EPYC (AVX-512): ONNX Runtime 13.7 ms a window in
+    passes of 1 and 14.3 in passes of 4; PyTorch 20.6 and 31.8; the whole pipeline did 13.4
+    full tracks/s instead of 12.3 (bench/bench_classify.py). On a GPU one thread feeds full
+    batches.
     """
 
     model_threads: int

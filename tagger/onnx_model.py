@@ -31,7 +31,7 @@ from tagger.features import FeatureConfig
 log = logging.getLogger(__name__)
 
 PROBABILITY_TOLERANCE = 1e-5  # ORT against PyTorch on the probe batch (the bar is 1e-4)
-CACHE_VERSION = 2  # bump when the export or its metadata change: older exports are redone
+CACHE_VERSION = 3  # bump when the export or its metadata change: older exports are redone
 
 
 class ExportError(Exception):

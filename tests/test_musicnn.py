@@ -23,7 +23,7 @@ from tagger.models.musicnn import (
     Musicnn,
     MusicnnTransfer,
     pretrained_path,
-    relu_bn_max_over_frequency,
+    conv_relu_bn_max_over_frequency,
 )
 
 MODELS = {"MSD_musicnn": "msd", "MTT_musicnn": "mtt"}
@@ -229,7 +229,9 @@ def test_transfer_checkpoint_round_trips_through_load_checkpoint(tmp_path):
 
 
 def test_eval_front_end_pooling_equals_normalising_every_frequency():
+    """The sign-folded max over frequency gives the very numbers of normalising every frequency."""
     torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, 6, kernel_size=(3, 5))
     bn = torch.nn.BatchNorm2d(6, eps=1e-3)
     with torch.no_grad():
         bn.weight.copy_(torch.tensor([1.5, -0.7, 0.0, 2.0, -3.0, 0.4]))  # negative scales too
@@ -237,6 +239,23 @@ def test_eval_front_end_pooling_equals_normalising_every_frequency():
         bn.running_mean.normal_()
         bn.running_var.uniform_(0.5, 2.0)
     bn.eval()
-    x = torch.randn(3, 6, 11, 17)
+    x = torch.randn(3, 1, 11, 17)
     with torch.no_grad():
-        torch.testing.assert_close(relu_bn_max_over_frequency(x, bn), bn(torch.relu(x)).amax(dim=3))
+        got = conv_relu_bn_max_over_frequency(x, conv, bn)
+        expected = bn(torch.relu(conv(x))).amax(dim=3)
+    assert got.shape == (3, 6, 9)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+
+
+def test_eval_front_end_takes_the_minimum_for_a_negative_scale():
+    """A filter whose batch-norm scale is negative peaks where relu(conv) is smallest."""
+    conv = torch.nn.Conv2d(1, 1, kernel_size=(1, 1))
+    bn = torch.nn.BatchNorm2d(1, eps=1e-3).eval()
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+        conv.bias.zero_()
+        bn.weight.fill_(-1.0)
+    x = torch.tensor([[[[0.5, 2.0, 1.0]]]])  # one frame, three frequencies
+    with torch.no_grad():
+        got = conv_relu_bn_max_over_frequency(x, conv, bn)
+    torch.testing.assert_close(got, torch.tensor([[[-0.5 / (1 + 1e-3) ** 0.5]]]))
