@@ -33,3 +33,9 @@ def test_separable_features_are_learned_on_every_fold(train_on, head, standardiz
                   folds=2, standardize=standardize)
     assert summary["accuracy"] > 0.9 and set(summary["per_dataset"]) == {"a", "b"}
     assert 0.0 <= summary["ece"] <= 1.0
+
+
+def test_an_ensemble_averages_calibrated_probabilities_of_several_heads():
+    summary = run({"msd": _store(2)}, [("msd", "pooled")], folds=2, ensemble=3)
+    assert summary["accuracy"] > 0.9
+    assert 0.0 <= summary["ece"] <= 1.0

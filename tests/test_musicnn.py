@@ -22,8 +22,8 @@ from tagger.models.musicnn import (
     MTT_LABELS,
     Musicnn,
     MusicnnTransfer,
-    pretrained_path,
     conv_relu_bn_max_over_frequency,
+    pretrained_path,
 )
 
 MODELS = {"MSD_musicnn": "msd", "MTT_musicnn": "mtt"}

@@ -161,10 +161,12 @@ def logistic_head(trX, trY, vaX, vaS, vaY, n_labels, seed=0, cs=(0.001, 0.01, 0.
 
 
 def run(store: dict, spec: list[tuple[str, str]], train_on: str = "eval", head: str = "recipe", folds: int = 5,
-        seed: int = 0, head_seed: int = 0, standardize: bool = False) -> dict:
+        seed: int = 0, head_seed: int = 0, standardize: bool = False, ensemble: int = 1) -> dict:
     """Cross-validated figures of one configuration. `store`: backbone name -> extract()'s pickle;
     `spec`: (backbone, part) pairs concatenated; `train_on`: eval, grid or both; `standardize`:
-    the recipe's head on features scaled by the training windows' mean and sd."""
+    the recipe's head on features scaled by the training windows' mean and sd; `ensemble`: heads
+    of seeds head_seed, head_seed + 1, ... per fold, a clip's probabilities the mean of theirs
+    (each head calibrated on the inner validation clips)."""
     first = store[spec[0][0]]
     examples, labels = first["examples"], first["labels"]
     index = {lab: i for i, lab in enumerate(labels)}
@@ -191,10 +193,12 @@ def run(store: dict, spec: list[tuple[str, str]], train_on: str = "eval", head: 
         if standardize:
             m, s = trX.mean(0), trX.std(0, correction=0) + 1e-5
             trX, vaX, teX = (trX - m) / s, (vaX - m) / s, (teX - m) / s
-        f, temperature = fit(trX, try_y, vaX, [len(a) for a in va],
-                             torch.tensor([index[e.label] for e in valid]), len(labels), seed=head_seed)
-        with torch.no_grad():
-            p = clip_probabilities(WindowLogits(f(teX), [len(a) for a in te]), temperature).numpy()
+        p = np.zeros((len(te), len(labels)), dtype=np.float32)
+        for member in range(ensemble):
+            f, temperature = fit(trX, try_y, vaX, [len(a) for a in va],
+                                 torch.tensor([index[e.label] for e in valid]), len(labels), seed=head_seed + member)
+            with torch.no_grad():
+                p += clip_probabilities(WindowLogits(f(teX), [len(a) for a in te]), temperature).numpy() / ensemble
         t = [index[e.label] for e in test]
         truth += t
         pred += p.argmax(1).tolist()
@@ -230,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head", choices=("recipe", "logistic"), default="recipe")
     parser.add_argument("--head-seed", type=int, default=0)
     parser.add_argument("--standardize", action="store_true", help="scale features by the training windows'")
+    parser.add_argument("--ensemble", type=int, default=1, help="heads per fold (seeds from --head-seed), probabilities averaged")
     args = parser.parse_args(argv[1:] if argv[:1] == ["run"] else argv)
     torch.set_num_threads(1)
     spec = [tuple(s.split(":")) for s in args.spec.split(",")]
@@ -237,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     for b in {b for b, _ in spec}:
         with open(args.store / f"emb_{b}.pkl", "rb") as fh:
             store[b] = pickle.load(fh)
-    s = run(store, spec, args.train_on, args.head, head_seed=args.head_seed, standardize=args.standardize)
+    s = run(store, spec, args.train_on, args.head, head_seed=args.head_seed, standardize=args.standardize,
+            ensemble=args.ensemble)
     per = " ".join(f"{k} {v:.3f}" for k, v in s["per_dataset"].items())
-    print(f"{args.spec} train-on {args.train_on} head {args.head} seed {args.head_seed}{' standardized' * args.standardize}: accuracy {s['accuracy']:.3f} "
+    print(f"{args.spec} train-on {args.train_on} head {args.head} seed {args.head_seed}{' standardized' * args.standardize}{f' ensemble {args.ensemble}' * (args.ensemble > 1)}: accuracy {s['accuracy']:.3f} "
           f"(folds sd {s['fold_sd']:.3f}) {per} macro F1 {s['macro_f1']:.3f} ECE {s['ece']:.3f} {s['seconds']:.0f} s")
     return 0
 
