@@ -358,6 +358,7 @@ class Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    owns_group: bool = False  # init_distributed started the process group: close() ends it
 
     @property
     def main(self) -> bool:
@@ -366,6 +367,12 @@ class Dist:
     def barrier(self) -> None:
         if self.world > 1:
             torch.distributed.barrier()
+
+    def close(self) -> None:
+        """End the process group this run started, as PyTorch asks before a process exits (the
+        exit itself: training.cli.exit_process)."""
+        if self.owns_group and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
     def any(self, flag: bool) -> bool:
         """True on every rank when any rank says True (keeps ranks in step on cancel)."""
@@ -382,7 +389,8 @@ def init_distributed(device_name: str) -> tuple[Dist, torch.device]:
         return Dist(), resolve_device(device_name)
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = device_name in ("auto", "cuda") and torch.cuda.is_available()
-    if not torch.distributed.is_initialized():
+    owns_group = not torch.distributed.is_initialized()
+    if owns_group:
         torch.distributed.init_process_group(backend="nccl" if use_cuda else "gloo")
     if use_cuda:
         torch.cuda.set_device(local)
@@ -390,7 +398,7 @@ def init_distributed(device_name: str) -> tuple[Dist, torch.device]:
     else:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
         device = torch.device("cpu")
-    return Dist(rank, world, local), device
+    return Dist(rank, world, local, owns_group), device
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,8 +432,11 @@ def train(config: TrainConfig, progress: Progress | None = None,
         "seed": config.seed,
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    return fit(config, dataset.labels, split, trained_on=trained_on, progress=emit, cancel=cancel,
-               dist=dist, device=device, started=started, skipped=dataset.skipped)
+    try:
+        return fit(config, dataset.labels, split, trained_on=trained_on, progress=emit, cancel=cancel,
+                   dist=dist, device=device, started=started, skipped=dataset.skipped)
+    finally:
+        dist.close()
 
 
 def fit(config: TrainConfig, labels: Sequence[str], split: Split, *, trained_on: dict[str, Any] | None = None,
