@@ -39,3 +39,14 @@ def test_two_process_ddp_run_trains_and_only_rank_zero_reports(tmp_path):
     assert starts[0]["steps_per_epoch"] == 2
     assert events[-1]["event"] == "done" and events[-1]["stopped"] == "completed"
     assert load_checkpoint(out).labels == ("Blues", "Metal")
+
+
+@pytest.mark.parametrize("world", ["1", "2"])
+def test_a_process_ends_with_its_exit_code_and_its_output_flushed(world):
+    """A process of a distributed run ends with os._exit (training.cli.exit_process): what it
+    printed, on stdout and stderr, must still come out."""
+    script = ("import sys; from training.cli import exit_process; "
+              "print('report', end=''); print('note', end='', file=sys.stderr); exit_process(3)")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, WORLD_SIZE=world))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "report", "note")
