@@ -47,6 +47,7 @@ def test_a_process_ends_with_its_exit_code_and_its_output_flushed(world):
     printed, on stdout and stderr, must still come out."""
     script = ("import sys; from training.cli import exit_process; "
               "print('report', end=''); print('note', end='', file=sys.stderr); exit_process(3)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as by default
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, WORLD_SIZE=world))
+                          env=dict(env, WORLD_SIZE=world))
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "report", "note")
