@@ -53,7 +53,9 @@ class Settings:
               "GENRENET_CACHE_DIR, when set, wins.")
     speed: str = _setting(
         "exact", "How tracks are judged: exact (the model on every window), adaptive (the same model, "
-        "stopping early once a track's first windows all say the same genre with 0.98 or more) or fast "
+        "stopping early once a track's first windows all say the same genre with 0.98 or more: it saves "
+        "time on tracks that sound alike throughout, such as short clips, and seldom on full-length songs "
+        "whose sections differ, which are then judged on every window) or fast "
         "(a small model distilled from the default one, many times faster, a little less accurate).",
         choices=("exact", "adaptive", "fast"))
     windows_per_track: int = _setting(8, "How many 3-second windows, spread over the track, judge each track.",
