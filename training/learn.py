@@ -18,7 +18,9 @@ once (cross-validation hands them to every fold and to the final run) and trains
 Measured with bench/bench_learn.py on two CPU cores: on an Intel machine, 6-9 s for its 196
 tagged tracks (16-114 s before the heads' training was vectorised) and 51 s for 10,000
 (`--scale 10000`; more than 600 s before); on an AMD EPYC with AVX-512, 1 s and 19.6-20.4 s,
-about 3 ms an optimiser step (5 folds and the final run, 960 steps each).
+about 3 ms an optimiser step (5 folds and the final run, 960 steps each). The first learn on the
+196 tracks, which runs the backbone on each, took 52 s there, 36 s with two windows a backbone
+pass (EMBED_BATCH) instead of a clip's eight.
 """
 
 from __future__ import annotations

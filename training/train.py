@@ -217,6 +217,12 @@ def is_frozen_transfer(model: nn.Module) -> bool:
     return hasattr(model, "embed") and hasattr(model, "head") and getattr(model, "fine_tune_from", 0) is None
 
 
+# Windows per backbone pass on a CPU: a small pass's front-end activations fit the cache. musicnn
+# on this project's 2-core machine (AMD EPYC), ms a window in passes of 2 / 4 / 8 (8: a clip's eval
+# windows, the pass before): 10.1 / 13.0 / 20.6 on two threads, 18.3 / 23.0 / 36.0 on one.
+EMBED_BATCH = 2
+
+
 class EmbeddingCache:
     """Backbone embeddings per clip, of the windows classify would judge it by.
 
@@ -249,8 +255,9 @@ class EmbeddingCache:
                 windows = cut_windows(mel, starts, frames)
                 with torch.no_grad():
                     self.model.eval()
-                    stored = torch.cat([self._all_embeddings(torch.from_numpy(windows[j : j + 64]).to(self.device))
-                                        for j in range(0, len(windows), 64)]).numpy().astype(np.float32)
+                    step = EMBED_BATCH if self.device.type == "cpu" else 64
+                    stored = torch.cat([self._all_embeddings(torch.from_numpy(windows[j : j + step]).to(self.device))
+                                        for j in range(0, len(windows), step)]).numpy().astype(np.float32)
                 file.parent.mkdir(parents=True, exist_ok=True)
                 tmp = file.with_suffix(f".tmp{os.getpid()}.npy")
                 np.save(tmp, stored)
