@@ -197,8 +197,10 @@ def fit_temperature(window_logits: WindowLogits | Sequence[torch.Tensor], target
 
 @torch.no_grad()
 def window_logits_for(model: nn.Module, windows: Sequence[np.ndarray], device: torch.device,
-                      batch_size: int = 64) -> list[torch.Tensor]:
-    """Logits of each clip's windows: a list of (n_windows, n_labels) CPU tensors."""
+                      batch_size: int | None = None) -> list[torch.Tensor]:
+    """Logits of each clip's windows: a list of (n_windows, n_labels) CPU tensors; `batch_size`
+    windows a pass (default: EMBED_BATCH on a CPU, 64 elsewhere)."""
+    batch_size = batch_size or (EMBED_BATCH if device.type == "cpu" else 64)
     model.eval()
     flat = np.concatenate(windows) if windows else np.zeros((0,))
     sizes = [len(w) for w in windows]
