@@ -188,6 +188,11 @@ def train_config(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """`genrenet train` (also `python -m training.cli train`, under torchrun or not)."""
+    return end_distributed(_train(args))
+
+
+def _train(args: argparse.Namespace) -> int:
     from tagger import models
     from training.train import train
 
@@ -360,14 +365,15 @@ def run_learn(args: argparse.Namespace) -> int:
     return 0
 
 
-def exit_process(code: int) -> None:
-    """End a process of a distributed run (torchrun) without C++'s static destructors: there,
-    about one run in five on a 2-core machine aborted after its work was done ("terminate called
-    without an active exception", no Python frame: a library's thread object destroyed while
-    still running at interpreter exit), and torchrun then reports the whole run failed. Output
-    is flushed and logging shut down first; a single process exits as usual."""
+def end_distributed(code: int) -> int:
+    """In a process of a distributed run (torchrun, WORLD_SIZE > 1), end the process here with
+    `code`, without C++'s static destructors: there, about one run in five on a 2-core machine
+    aborted after its work was done ("terminate called without an active exception", no Python
+    frame: a library's thread object destroyed while still running at interpreter exit), and
+    torchrun then reports the whole run failed. Output is flushed and logging shut down first.
+    Anywhere else, return `code`."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        sys.exit(code)
+        return code
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -375,4 +381,4 @@ def exit_process(code: int) -> None:
 
 
 if __name__ == "__main__":
-    exit_process(main())
+    sys.exit(main())
