@@ -199,8 +199,8 @@ def fit_temperature(window_logits: WindowLogits | Sequence[torch.Tensor], target
 def window_logits_for(model: nn.Module, windows: Sequence[np.ndarray], device: torch.device,
                       batch_size: int | None = None) -> list[torch.Tensor]:
     """Logits of each clip's windows: a list of (n_windows, n_labels) CPU tensors; `batch_size`
-    windows a pass (default: EMBED_BATCH on a CPU, 64 elsewhere)."""
-    batch_size = batch_size or (EMBED_BATCH if device.type == "cpu" else 64)
+    windows a pass (default: windows_per_pass(device))."""
+    batch_size = batch_size or windows_per_pass(device)
     model.eval()
     flat = np.concatenate(windows) if windows else np.zeros((0,))
     sizes = [len(w) for w in windows]
@@ -223,6 +223,11 @@ def is_frozen_transfer(model: nn.Module) -> bool:
 # on this project's 2-core machine (AMD EPYC), ms a window in passes of 2 / 4 / 8 (8: a clip's eval
 # windows, the pass before): 10.1 / 13.0 / 20.6 on two threads, 18.3 / 23.0 / 36.0 on one.
 EMBED_BATCH = 2
+
+
+def windows_per_pass(device: torch.device) -> int:
+    """How many windows a network judges in one forward pass on `device` (EMBED_BATCH on a CPU)."""
+    return EMBED_BATCH if device.type == "cpu" else 64
 
 
 class EmbeddingCache:
@@ -257,7 +262,7 @@ class EmbeddingCache:
                 windows = cut_windows(mel, starts, frames)
                 with torch.no_grad():
                     self.model.eval()
-                    step = EMBED_BATCH if self.device.type == "cpu" else 64
+                    step = windows_per_pass(self.device)
                     stored = torch.cat([self._all_embeddings(torch.from_numpy(windows[j : j + step]).to(self.device))
                                         for j in range(0, len(windows), step)]).numpy().astype(np.float32)
                 file.parent.mkdir(parents=True, exist_ok=True)
@@ -379,7 +384,7 @@ class Dist:
 
     def close(self) -> None:
         """End the process group this run started, as PyTorch asks before a process exits (the
-        exit itself: training.cli.exit_process)."""
+        exit itself: training.cli.end_distributed)."""
         if self.owns_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
