@@ -121,7 +121,9 @@ class RetrainWindow(QWidget):
         self.browse.clicked.connect(self._on_browse)
         recommended = train_default("arch")
         self.arch = QComboBox()
-        for arch in (a for a in models.available() if a != "musicnn"):
+        # musicnn is the pretrained tagger itself, pooled_student the fast model's network (it
+        # learns from a teacher: python -m training.distill), neither a genre model to train here
+        for arch in (a for a in models.available() if a not in ("musicnn", "pooled_student")):
             self.arch.addItem(f"{arch} (recommended)" if arch == recommended else arch, arch)
         self.arch.setCurrentIndex(max(0, self.arch.findData(recommended)))
         self.arch.setToolTip("musicnn_transfer: the pretrained musicnn backbone with a new genre head; it "

@@ -68,7 +68,7 @@ def available() -> list[str]:
 
 # Imported lazily so `import tagger.models` stays cheap; each module registers itself. The
 # torchvision networks come last: importing torchvision costs about 2 s, paid only for them.
-_BUILTIN = ("compact", "musicnn", "short_chunk", "vision")
+_BUILTIN = ("compact", "musicnn", "short_chunk", "student", "vision")
 
 
 def _load_builtin_models(wanted: str | None = None) -> None:
