@@ -76,7 +76,7 @@ def distilled(tmp_path_factory, teacher_path):
         kind = ("tone", "noise")[i % 2]
         make_track(root / "music" / kind / f"{i:02d}.mp3", kind, seconds=6.0, seed=i)
     out = root / "fast.pt"
-    report = distill(DistillConfig(sources=[root / "music"], out=out, teacher=teacher_path, epochs=2,
+    report = distill(DistillConfig(sources=[root / "music"], out=out, teacher=teacher_path, epochs=6, batch_size=8,
                                    held_out=0.3, workers=1), emit=lambda _line: None)
     return report, out
 
@@ -93,6 +93,28 @@ def test_the_student_carries_the_teachers_genre_head_unchanged(distilled, teache
     student, teacher = load_checkpoint(out, "cpu").model, load_checkpoint(teacher_path, "cpu").model
     assert torch.equal(student.head.weight, teacher.head[1].weight)
     assert torch.equal(student.head.bias, teacher.head[1].bias)
+
+
+def test_the_student_comes_closer_to_the_teacher_as_it_trains(distilled):
+    report, _ = distilled
+    first, last = report.epochs[0], report.epochs[-1]
+    assert last["embedding_mse"] < first["embedding_mse"] and last["kl"] < first["kl"]
+
+
+def test_a_file_that_is_not_a_model_is_refused_in_one_line_without_a_traceback(tmp_path, capsys):
+    from training.distill import main
+
+    (tmp_path / "music").mkdir()
+    (tmp_path / "teacher.pt").write_bytes(b"not a model")
+    assert main([str(tmp_path / "music"), "--out", str(tmp_path / "fast.pt"), "--teacher", str(tmp_path / "teacher.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and not (tmp_path / "fast.pt").exists()
+
+
+def test_a_mixed_share_beyond_the_whole_batch_is_refused(tmp_path, teacher_path):
+    with pytest.raises(DistillError, match="mixed share"):
+        distill(DistillConfig(sources=[tmp_path], out=tmp_path / "fast.pt", teacher=teacher_path, mixed_share=1.5),
+                emit=lambda _line: None)
 
 
 def test_a_teacher_without_a_pooled_musicnn_embedding_is_refused_with_the_reason(tmp_path, tiny_model_path):

@@ -34,6 +34,7 @@ from torch import nn
 
 from tagger import models
 from tagger.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
+from tagger.errors import ModelError
 from tagger.features import FeatureConfig, cut_windows, window_starts
 from tagger.resources import default_model_path
 from tagger.windows import track_probabilities
@@ -75,6 +76,7 @@ class DistillReport:
     label_accuracy: dict[str, float]  # against the folder names, where they are the teacher's labels
     cost: dict[str, float]
     seconds: float
+    epochs: list[dict[str, float]] = field(default_factory=list)  # per epoch: the training losses
 
 
 class Teacher:
@@ -157,9 +159,14 @@ def analysis_windows(mel: np.ndarray, cfg: FeatureConfig, count: int) -> np.ndar
 
 def distill(config: DistillConfig, emit: Emit = print) -> DistillReport:
     started = time.monotonic()
+    if not 0.0 <= config.mixed_share <= 1.0 or config.kl_weight < 0:
+        raise DistillError("the mixed share is a fraction of each batch (0 to 1) and the KL weight is 0 or more")
+    teacher_file = config.teacher or default_model_path()
+    if teacher_file is None:
+        raise DistillError("no default model is shipped with this version: name the teacher with --teacher")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    teacher = Teacher(load_checkpoint(config.teacher or default_model_path(), "cpu"))
+    teacher = Teacher(load_checkpoint(teacher_file, "cpu"))
     cfg, temperature = teacher.loaded.features, teacher.loaded.temperature
     files = audio_files(config.sources)
     cache = FeatureCache(cfg, default_cache_dir())
@@ -178,8 +185,9 @@ def distill(config: DistillConfig, emit: Emit = print) -> DistillReport:
         train_targets = list(pool.map(targets.get, split["train"]))
     mels = [np.asarray(cache.load(f), dtype=np.float32) for f in split["train"]]
     index = [(i, int(s)) for i, (starts, _, _) in enumerate(train_targets) for s in starts]
-    pooled = torch.from_numpy(np.concatenate([z for _, z, _ in train_targets]).astype(np.float32))
-    logits = torch.from_numpy(np.concatenate([lg for _, _, lg in train_targets]).astype(np.float32))
+    pooled = torch.from_numpy(np.concatenate([z for _, z, _ in train_targets]).astype(np.float32, copy=False))
+    logits = torch.from_numpy(np.concatenate([lg for _, _, lg in train_targets]).astype(np.float32, copy=False))
+    del train_targets  # the embeddings are the bulk of the memory: keep one copy
     emit(f"{len(index)} training windows")
     judged = {name: Judged(teacher.loaded, cache, part, config.analysis_windows) for name, part in split.items()}
 
@@ -197,6 +205,7 @@ def distill(config: DistillConfig, emit: Emit = print) -> DistillReport:
     def windows(rows) -> torch.Tensor:
         return torch.from_numpy(np.stack([_window(mels[index[r][0]], index[r][1], width) for r in rows]))
 
+    history: list[dict[str, float]] = []
     for epoch in range(1, config.epochs + 1):
         student.train()
         order = rng.permutation(len(index))
@@ -222,6 +231,7 @@ def distill(config: DistillConfig, emit: Emit = print) -> DistillReport:
             scheduler.step()
             totals += np.array([embedding_error.item(), kl.item()]) * len(rows)
         mse, kl_mean = totals / len(order)
+        history.append({"embedding_mse": float(mse), "kl": float(kl_mean)})
         emit(f"epoch {epoch}/{config.epochs}: embedding MSE {mse:.4f}, KL {kl_mean:.4f}, "
              f"held-out agreement {judged['held_out'].agreement(student, temperature)[0]:.3f}")
 
@@ -233,6 +243,7 @@ def distill(config: DistillConfig, emit: Emit = print) -> DistillReport:
         label_accuracy={f"{k}_{who}": acc for k, v in result.items() for who, acc in v[1].items()},
         cost={},
         seconds=time.monotonic() - started,
+        epochs=history,
     )
     _save(config, student, arch_kwargs, teacher.loaded, out)
     out.cost = window_cost(config.out, teacher.loaded)
@@ -345,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            mixed_share=args.mixed_share, arch_kwargs={**defaults.arch_kwargs, "width": args.width})
     try:
         report = distill(config, emit=lambda line: print(line, flush=True))
-    except DistillError as exc:
+    except (DistillError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(asdict(report), indent=2))
