@@ -58,7 +58,7 @@ class DistillConfig:
     arch_kwargs: dict = field(default_factory=lambda: {"width": 16, "mid": 128})
     grid_seconds: float = 1.0
     held_out: float = 0.2  # share of files the student never sees
-    epochs: int = 12
+    epochs: int = 30
     batch_size: int = 64
     lr: float = 3e-3
     mixed_share: float = 0.5  # of each batch: mixed windows the teacher judges live
